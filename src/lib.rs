@@ -1,1 +1,19 @@
-//! placeholder
+//! N-API glue of ferrograd: conversions between JS values and `ferrograd_core` types, the
+//! main-thread dispatcher that lets worker threads call JavaScript, Promise-returning tasks,
+//! and one error conversion. No math lives here.
+
+mod calljs;
+mod errors;
+mod exports_engine;
+mod exports_tensor;
+mod handle;
+mod task;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+/// Called once by index.js: remembers the main thread's environment and starts the dispatcher.
+#[napi]
+pub fn init(env: Env) -> Result<()> {
+    calljs::init(&env)
+}

@@ -40,6 +40,39 @@ pub fn without_tapes<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Starts recording on `tape` until the matching `pop_tape` (for scopes driven from JS).
+pub fn push_tape(tape: &TapeRef) {
+    TAPES.with(|t| t.borrow_mut().push(tape.clone()));
+}
+
+/// Ends the innermost recording scope, which must be `tape`'s.
+pub fn pop_tape(tape: &TapeRef) -> Result<()> {
+    TAPES.with(|t| {
+        let mut t = t.borrow_mut();
+        match t.last() {
+            Some(top) if std::sync::Arc::ptr_eq(top, tape) => {
+                t.pop();
+                Ok(())
+            }
+            _ => Err(Error::arg("gradient scope", "scopes must end in the reverse order they started")),
+        }
+    })
+}
+
+/// Suspends all recording on this thread; `resume_tapes` puts the scopes back.
+pub fn pause_tapes() -> Vec<TapeRef> {
+    TAPES.with(|t| std::mem::take(&mut *t.borrow_mut()))
+}
+
+pub fn resume_tapes(saved: Vec<TapeRef>) {
+    TAPES.with(|t| {
+        let mut t = t.borrow_mut();
+        let newer = std::mem::take(&mut *t);
+        *t = saved;
+        t.extend(newer);
+    });
+}
+
 pub fn is_recording() -> bool {
     TAPES.with(|t| !t.borrow().is_empty())
 }

@@ -273,6 +273,24 @@ fn atan2_grad(c: &GradCtx) -> Result<Vec<Option<Tensor>>> {
     let db = ops::mul(dy, &ops::neg(&ops::div(a, &d)?)?)?;
     Ok(vec![Some(ops::sum_to(&da, a.shape())?), Some(ops::sum_to(&db, b.shape())?)])
 }
+/// Sum of any number of same-shape tensors.
+fn add_n_k(i: &[Tensor], _: &Attrs) -> Result<Vec<Tensor>> {
+    let first = i.first().ok_or_else(|| Error::arg("AddN", "expected at least one input"))?;
+    for (k, t) in i.iter().enumerate() {
+        if t.shape() != first.shape() {
+            return Err(Error::shape("AddN", format!("all inputs of shape {}", fmt_shape(first.shape())), format!("input {k} of shape {}", fmt_shape(t.shape()))));
+        }
+    }
+    let mut acc = first.clone();
+    for t in &i[1..] {
+        acc = arith("AddN", &[acc, t.clone()], |a, b| a + b, |a: i32, b: i32| a.wrapping_add(b))?.remove(0);
+    }
+    Ok(vec![acc.with_new_id()])
+}
+fn add_n_grad(c: &GradCtx) -> Result<Vec<Option<Tensor>>> {
+    Ok(c.inputs.iter().map(|_| Some(c.dys[0].clone())).collect())
+}
+
 /// Comparisons and logic have zero gradient (tfjs registers them so chains through them work).
 fn zero_grad(c: &GradCtx) -> Result<Vec<Option<Tensor>>> {
     c.inputs.iter().map(|t| ops::zeros_like(&ops::cast(t, DType::Float32)?).map(Some)).collect()
@@ -291,6 +309,7 @@ pub fn register(r: &mut Registry) {
     r.builtin("Minimum", AB, min_k, Some(min_grad));
     r.builtin("SquaredDifference", AB, sqdiff_k, Some(sqdiff_grad));
     r.builtin("Atan2", AB, atan2_k, Some(atan2_grad));
+    r.builtin("AddN", &[], add_n_k, Some(add_n_grad));
     r.builtin("Equal", AB, equal_k, Some(zero_grad));
     r.builtin("NotEqual", AB, not_equal_k, Some(zero_grad));
     r.builtin("Greater", AB, greater_k, Some(zero_grad));
