@@ -59,7 +59,7 @@ function fromTensor(t) {
 }
 
 function isTensor(tf, x) {
-  return x instanceof tf.Tensor ||
+  return (typeof tf.Tensor === 'function' && x instanceof tf.Tensor) ||
     (x != null && typeof x === 'object' && Array.isArray(x.shape) && typeof x.dataSync === 'function');
 }
 

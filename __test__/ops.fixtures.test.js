@@ -14,7 +14,10 @@ const assert = require('node:assert/strict');
 const path = require('path');
 const H = require('./helpers.js');
 
-const tf = process.env.FIXTURE_TF ? require(process.env.FIXTURE_TF) : require('..');
+// FIXTURE_TF: a package name or a path (relative paths are taken from the cwd).
+const tf = process.env.FIXTURE_TF
+  ? require(require.resolve(process.env.FIXTURE_TF, { paths: [process.cwd(), __dirname] }))
+  : require('..');
 const fixtures = require(path.join(__dirname, 'fixtures', 'ops.json'));
 
 const filter = process.env.FIXTURE_FILTER ? new RegExp(process.env.FIXTURE_FILTER) : null;
