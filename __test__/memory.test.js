@@ -65,8 +65,11 @@ test('disposeVariables releases every variable', () => {
 });
 
 test('forgotten tensors are freed by the garbage collector', { skip: typeof global.gc !== 'function' && 'run node with --expose-gc' }, async () => {
+  const settle = async () => { for (let i = 0; i < 3; i++) { global.gc(); await new Promise((r) => setTimeout(r, 20)); } };
+  await settle();
   const before = tf.memory();
   for (let i = 0; i < 200; i++) tf.ones([1000]);
+  assert.equal(tf.memory().numTensors, before.numTensors + 200);
   for (let i = 0; i < 5 && tf.memory().numTensors > before.numTensors; i++) {
     global.gc();
     await new Promise((r) => setTimeout(r, 20));

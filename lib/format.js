@@ -18,7 +18,7 @@ function formatTensor(t, verbose) {
     lines.push(`  dtype: ${dtype}`, `  rank: ${shape.length}`, `  shape: [${shape}]`, '  values:');
   }
   const body = formatValues(data, shape, dtype);
-  lines.push(...body.map((l) => '    ' + l));
+  lines.push(...body.map((l) => (l ? '    ' + l : '')));
   return lines.join('\n');
 }
 

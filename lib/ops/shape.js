@@ -172,56 +172,59 @@ function oneHot(indices, depth, onValue = 1, offValue = 0, dtype = 'int32') {
   return runKernel('OneHot', { indices: i }, { depth, onValue, offValue, dtype });
 }
 
+/**
+ * Einstein summation over one or two operands (no index repeated within an operand):
+ * indices shared by both operands and the output are batch dims, shared ones absent from the
+ * output are contracted with one batched matMul, the rest are summed out or kept.
+ */
 function einsum(equation, ...tensors) {
-  const ts = tensors.map((t, i) => T(t, `tensors[${i}]`, 'einsum'));
   const eq = String(equation).replace(/\s/g, '');
+  const m = /^([a-zA-Z]+)(?:,([a-zA-Z]+))?->([a-zA-Z]*)$/.exec(eq);
+  if (!m) throw new Error(`einsum: unsupported equation '${equation}' (expected 'ab,bc->ac' style with explicit output)`);
+  const ins = m[2] === undefined ? [m[1]] : [m[1], m[2]];
+  const out = m[3];
+  if (tensors.length !== ins.length) throw new Error(`einsum: '${equation}' takes ${ins.length} tensor(s), got ${tensors.length}`);
+  const ts = tensors.map((t, i) => T(t, `tensors[${i}]`, 'einsum'));
+  ins.forEach((s, i) => {
+    if (new Set(s).size !== s.length) throw new Error(`einsum: repeated index within operand '${s}' is not supported`);
+    if (s.length !== ts[i].rank) throw new Error(`einsum: operand ${i} has rank ${ts[i].rank}, but '${s}' names ${s.length} dims`);
+  });
+  for (const c of out) if (!ins.some((s) => s.includes(c))) throw new Error(`einsum: output index '${c}' appears in no operand`);
   const { matMul } = require('./linalg');
-  const arith = require('./arithmetic');
   const red = require('./reduction');
+  const size = {};
+  ins.forEach((s, i) => [...s].forEach((c, d) => {
+    if (size[c] != null && size[c] !== ts[i].shape[d]) throw new Error(`einsum: index '${c}' has sizes ${size[c]} and ${ts[i].shape[d]}`);
+    size[c] = ts[i].shape[d];
+  }));
   return tidy(() => {
-    const m = /^([a-z]+)(?:,([a-z]+))?->([a-z]*)$/.exec(eq);
-    if (!m) throw new Error(`einsum: unsupported equation '${equation}' (matrix forms such as 'ij,jk->ik' are supported)`);
-    const [, a, b, out] = m;
-    if (b === undefined) {
-      if (ts.length !== 1) throw new Error(`einsum: '${equation}' takes 1 tensor, got ${ts.length}`);
-      if (a === out) return clone(ts[0]);
-      if (a.length === 2 && out === a[1] + a[0]) return transpose(ts[0], [1, 0]);
-      const axes = [...a].map((c, i) => (out.includes(c) ? -1 : i)).filter((i) => i >= 0);
-      if ([...out].every((c) => a.includes(c)) && out === [...a].filter((c) => out.includes(c)).join('')) return red.sum(ts[0], axes);
-      throw new Error(`einsum: unsupported equation '${equation}'`);
+    // Sum out indices that only one operand has and the output does not keep.
+    const ops = ins.map((s, i) => {
+      const others = ins.filter((_, j) => j !== i).join('') + out;
+      const drop = [...s].map((c, d) => (others.includes(c) ? -1 : d)).filter((d) => d >= 0);
+      return { s: [...s].filter((c) => others.includes(c)).join(''), t: drop.length ? red.sum(ts[i], drop) : ts[i] };
+    });
+    let res;
+    let resIdx;
+    if (ops.length === 1) {
+      res = ops[0].t;
+      resIdx = ops[0].s;
+    } else {
+      const [A, B] = ops;
+      const batch = [...A.s].filter((c) => B.s.includes(c) && out.includes(c));
+      const contr = [...A.s].filter((c) => B.s.includes(c) && !out.includes(c));
+      const fa = [...A.s].filter((c) => !B.s.includes(c));
+      const fb = [...B.s].filter((c) => !A.s.includes(c));
+      const prod = (cs) => cs.reduce((p, c) => p * size[c], 1);
+      const perm = (s, order) => order.map((c) => s.indexOf(c));
+      const a3 = reshape(transpose(A.t, perm(A.s, [...batch, ...fa, ...contr])), [prod(batch), prod(fa), prod(contr)]);
+      const b3 = reshape(transpose(B.t, perm(B.s, [...batch, ...contr, ...fb])), [prod(batch), prod(contr), prod(fb)]);
+      const r = matMul(a3, b3);
+      resIdx = [...batch, ...fa, ...fb].join('');
+      res = reshape(r, [...resIdx].map((c) => size[c]));
     }
-    if (ts.length !== 2) throw new Error(`einsum: '${equation}' takes 2 tensors, got ${ts.length}`);
-    const [x, y] = ts;
-    const forms = {
-      'ij,jk->ik': () => matMul(x, y),
-      'ij,kj->ik': () => matMul(x, y, false, true),
-      'ji,jk->ik': () => matMul(x, y, true, false),
-      'ij,jk->ki': () => transpose(matMul(x, y)),
-      'bij,bjk->bik': () => matMul(x, y),
-      'i,i->': () => red.sum(arith.mul(x, y)),
-      'i,j->ij': () => arith.mul(reshape(x, [-1, 1]), reshape(y, [1, -1])),
-      'ij,ij->ij': () => arith.mul(x, y),
-      'ij,ij->': () => red.sum(arith.mul(x, y)),
-      'ij,j->i': () => reshape(matMul(x, reshape(y, [-1, 1])), [-1]),
-    };
-    const key = `${a},${b}->${out}`;
-    // Rename letters canonically so 'ab,bc->ac' matches 'ij,jk->ik'.
-    const letters = [...new Set((a + b + out).split(''))];
-    for (const [form, fn] of Object.entries(forms)) {
-      const fl = [...new Set(form.replace(/[,\->]/g, '').split(''))];
-      if (fl.length !== letters.length) continue;
-      const map = {};
-      let ok = true;
-      const src = key.replace(/[,\->]/g, '');
-      const dst = form.replace(/[,\->]/g, '');
-      if (src.length !== dst.length) continue;
-      for (let i = 0; i < src.length && ok; i++) {
-        if (map[src[i]] === undefined && !Object.values(map).includes(dst[i])) map[src[i]] = dst[i];
-        else if (map[src[i]] !== dst[i]) ok = false;
-      }
-      if (ok && key.replace(/[a-z]/g, (c) => map[c]) === form) return fn();
-    }
-    throw new Error(`einsum: unsupported equation '${equation}' (matrix forms such as 'ij,jk->ik' are supported)`);
+    if (resIdx === out) return res.shape.length === 0 ? res : clone(res);
+    return transpose(res, [...out].map((c) => resIdx.indexOf(c)));
   });
 }
 

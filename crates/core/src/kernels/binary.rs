@@ -187,7 +187,17 @@ kernel!(add_k, |i| arith("Add", i, |a, b| a + b, |a: i32, b: i32| a.wrapping_add
 kernel!(sub_k, |i| arith("Sub", i, |a, b| a - b, |a: i32, b: i32| a.wrapping_sub(b)));
 kernel!(mul_k, |i| arith("Multiply", i, |a, b| a * b, |a: i32, b: i32| a.wrapping_mul(b)));
 kernel!(div_k, |i| float_op("RealDiv", i, |a, b| a / b));
-kernel!(floor_div_k, |i| arith("FloorDiv", i, |a: f32, b: f32| (a / b).floor(), floor_div_i));
+/// tfjs's FloorDiv returns int32 whatever the inputs' dtype.
+fn floor_div_k(i: &[Tensor], _: &Attrs) -> Result<Vec<Tensor>> {
+    let (a, b) = two("FloorDiv", i)?;
+    let shape = broadcast_shape("FloorDiv", a.shape(), b.shape())?;
+    let v = if DType::upcast(a.dtype(), b.dtype()) == DType::Float32 {
+        broadcast_zip(&a.as_f32(), a.shape(), &b.as_f32(), b.shape(), &shape, |x: f32, y: f32| (x / y).floor() as i32)
+    } else {
+        broadcast_zip(&a.to_i32_vec(), a.shape(), &b.to_i32_vec(), b.shape(), &shape, floor_div_i)
+    };
+    Ok(vec![Tensor::i32(shape, v)])
+}
 kernel!(mod_k, |i| arith("Mod", i, floor_mod_f, floor_mod_i));
 kernel!(pow_k, |i| arith("Pow", i, f32::powf, |a: i32, b: i32| (a as f64).powi(b) as i32));
 kernel!(max_k, |i| arith("Maximum", i, |a: f32, b: f32| if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) }, |a: i32, b: i32| a.max(b)));
