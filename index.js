@@ -16,7 +16,9 @@ const ops = Object.assign(
   require('./lib/ops/reduction'),
   require('./lib/ops/shape'),
   require('./lib/ops/linalg'),
+  require('./lib/ops/nn'),
 );
+const { losses, Reduction } = require('./lib/ops/losses');
 require('./lib/chain').install(ops);
 
 const TFJS_API = '4.22.0';
@@ -35,7 +37,9 @@ const tf = {
   Tensor,
   Variable,
   TensorBuffer,
-  fused: { matMul: ops.fusedMatMul },
+  fused: { matMul: ops.fusedMatMul, conv2d: ops.fusedConv2d, depthwiseConv2d: ops.fusedDepthwiseConv2d },
+  losses,
+  Reduction,
   tidy: engine.tidy,
   keep: engine.keep,
   dispose: engine.dispose,
