@@ -176,3 +176,19 @@ fn second_order_gradient_through_tape() {
     let g2 = tape::gradients(&outer, &g1, &[xo.id()], None).unwrap().remove(0).unwrap();
     assert_close(&g2.to_f32_vec(), &[12.0], 1e-6);
 }
+
+#[test]
+fn fast_exp_matches_std_exp() {
+    let mut worst = 0.0f64;
+    let mut x = -87.0f32;
+    while x < 88.0 {
+        let want = (x as f64).exp();
+        let got = crate::kernels::unary::exp_fast(x) as f64;
+        worst = worst.max(((got - want) / want).abs());
+        x += 0.0137;
+    }
+    assert!(worst < 5e-7, "worst relative error {worst}");
+    assert!(crate::kernels::unary::exp_fast(f32::NAN).is_nan());
+    assert_eq!(crate::kernels::unary::exp_fast(-1000.0), 0.0);
+    assert_eq!(crate::kernels::unary::exp_fast(100.0), f32::INFINITY);
+}
