@@ -1,0 +1,1179 @@
+// Type declarations for ferrograd: the TensorFlow.js 4.22 API on native kernels.
+//
+// Names, argument orders and generics follow tfjs-core 4.22 so that TypeScript written for
+// `@tensorflow/tfjs-node` type-checks unchanged. Where ferrograd is narrower than tfjs the types
+// say so: dtypes are float32, int32 and bool only (no string or complex64 tensors), and there is
+// one backend. The same file types `require('ferrograd')` and `import ... from 'ferrograd'`.
+
+// ---------------------------------------------------------------------------------------------
+// Ranks, shapes, dtypes and tensor-like values
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Ranks as type-level tags (`tf.Tensor<tf.Rank.R2>`). Unlike tfjs, `Rank` is types only: there
+ * is no `tf.Rank` object at run time.
+ */
+export declare namespace Rank {
+  type R0 = 'R0';
+  type R1 = 'R1';
+  type R2 = 'R2';
+  type R3 = 'R3';
+  type R4 = 'R4';
+  type R5 = 'R5';
+  type R6 = 'R6';
+}
+export type Rank = Rank.R0 | Rank.R1 | Rank.R2 | Rank.R3 | Rank.R4 | Rank.R5 | Rank.R6;
+
+/** The shape of a tensor of each rank (as tfjs: rank 0 is typed `number[]`). */
+export interface ShapeMap {
+  R0: number[];
+  R1: [number];
+  R2: [number, number];
+  R3: [number, number, number];
+  R4: [number, number, number, number];
+  R5: [number, number, number, number, number];
+  R6: [number, number, number, number, number, number];
+}
+
+/** What `array()` / `arraySync()` return for each rank (bool tensors read back as 0 and 1). */
+export interface ArrayMap {
+  R0: number;
+  R1: number[];
+  R2: number[][];
+  R3: number[][][];
+  R4: number[][][][];
+  R5: number[][][][][];
+  R6: number[][][][][][];
+}
+
+/** The dtypes ferrograd supports; any other dtype is an error at run time. */
+export type DataType = 'float32' | 'int32' | 'bool';
+export type NumericDataType = DataType;
+
+/** The typed array that holds the values of each dtype. */
+export interface DataTypeMap {
+  float32: Float32Array;
+  int32: Int32Array;
+  bool: Uint8Array;
+}
+
+/** The JS value of one element of each dtype (`TensorBuffer.get/set`). */
+export interface SingleValueMap {
+  float32: number;
+  int32: number;
+  bool: boolean | number;
+}
+
+export type TypedArray = Float32Array | Int32Array | Uint8Array;
+export type DataValues = DataTypeMap[DataType];
+export type BackendValues = Float32Array | Int32Array | Uint8Array;
+
+/** Arrays nested to any depth. */
+export interface RecursiveArray<T> extends ReadonlyArray<T | RecursiveArray<T>> {}
+
+/** A value `tf.tensor()` (and every op argument typed `TensorLike`) turns into a tensor. */
+export type TensorLike =
+  | TypedArray
+  | number
+  | boolean
+  | RecursiveArray<number | number[] | TypedArray>
+  | RecursiveArray<boolean>;
+export type ScalarLike = number | boolean;
+export type TensorLike1D = TypedArray | number[] | boolean[];
+export type TensorLike2D = TypedArray | number[] | number[][] | boolean[] | boolean[][];
+export type TensorLike3D = TypedArray | number[] | number[][][] | boolean[] | boolean[][][];
+export type TensorLike4D = TypedArray | number[] | number[][][][] | boolean[] | boolean[][][][];
+export type TensorLike5D = TypedArray | number[] | number[][][][][] | boolean[] | boolean[][][][][];
+export type TensorLike6D = TypedArray | number[] | number[][][][][][] | boolean[] | boolean[][][][][][];
+
+/** The opaque key of a tensor's data (a native handle); kernels read it through the backend. */
+export type DataId = object;
+
+/** What JS kernels receive and return: a tensor's data key, shape and dtype. */
+export interface TensorInfo {
+  dataId: DataId;
+  shape: number[];
+  dtype: DataType;
+}
+
+export interface NamedTensorMap {
+  [name: string]: Tensor;
+}
+export interface NamedTensor {
+  name: string;
+  tensor: Tensor;
+}
+export interface NamedVariableMap {
+  [name: string]: Variable;
+}
+
+/** Anything `tidy` may return and `dispose` may walk: tensors inside arrays and objects. */
+export type TensorContainer =
+  | void
+  | Tensor
+  | string
+  | number
+  | boolean
+  | TensorContainerObject
+  | TensorContainerArray
+  | Float32Array
+  | Int32Array
+  | Uint8Array;
+export interface TensorContainerObject {
+  [x: string]: TensorContainer;
+}
+export interface TensorContainerArray extends Array<TensorContainer> {}
+
+/** Explicit padding for conv and pool ops: `[[0, 0], [top, bottom], [left, right], [0, 0]]`. */
+export type ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
+export type PaddingType = 'valid' | 'same' | number | ExplicitPadding;
+export type DimRoundingMode = 'floor' | 'round' | 'ceil';
+
+// ---------------------------------------------------------------------------------------------
+// Tensor, Variable, TensorBuffer
+// ---------------------------------------------------------------------------------------------
+
+/** A mutable host-side array with a shape; `toTensor()` makes a tensor of it. */
+export declare class TensorBuffer<R extends Rank = Rank, D extends DataType = 'float32'> {
+  constructor(shape: ShapeMap[R], dtype?: D, values?: DataTypeMap[D]);
+  dtype: D;
+  size: number;
+  shape: ShapeMap[R];
+  strides: number[];
+  values: DataTypeMap[D];
+  readonly rank: number;
+  set(value: SingleValueMap[D], ...locs: number[]): void;
+  get(...locs: number[]): SingleValueMap[D];
+  locToIndex(locs: number[]): number;
+  indexToLoc(index: number): number[];
+  toTensor(): Tensor<R>;
+}
+
+/**
+ * An immutable n-dimensional array held by the native engine. Tensors are made by ops, never
+ * with `new`. Every op is also a method: `x.add(y).relu()` is `tf.relu(tf.add(x, y))`.
+ */
+export declare class Tensor<R extends Rank = Rank> implements TensorInfo {
+  protected constructor();
+  /** Unique id of this tensor. */
+  readonly id: number;
+  readonly dataId: DataId;
+  readonly shape: ShapeMap[R];
+  readonly size: number;
+  readonly dtype: DataType;
+  readonly rank: number;
+  /** The rank as a string, as tfjs computes it (`'2'` for a matrix). */
+  readonly rankType: string;
+  readonly strides: number[];
+  /** Set by `tf.keep`: the tensor outlives the enclosing `tidy`. */
+  kept: boolean;
+  readonly isDisposed: boolean;
+  protected readonly isDisposedInternal: boolean;
+  throwIfDisposed(): void;
+
+  data<D extends DataType = NumericDataType>(): Promise<DataTypeMap[D]>;
+  dataSync<D extends DataType = NumericDataType>(): DataTypeMap[D];
+  array(): Promise<ArrayMap[R]>;
+  arraySync(): ArrayMap[R];
+  buffer<D extends DataType = 'float32'>(): Promise<TensorBuffer<R, D>>;
+  bufferSync<D extends DataType = 'float32'>(): TensorBuffer<R, D>;
+  dispose(): void;
+  print(verbose?: boolean): void;
+  toString(verbose?: boolean): string;
+  clone<T extends Tensor>(this: T): T;
+  variable(trainable?: boolean, name?: string, dtype?: DataType): Variable<R>;
+
+  // Shape and type conversions
+  reshape<T extends Tensor>(shape: number[]): T;
+  reshapeAs<T extends Tensor>(x: T): T;
+  expandDims<T extends Tensor>(axis?: number): T;
+  squeeze<T extends Tensor>(axis?: number | number[]): T;
+  flatten(): Tensor1D;
+  asScalar(): Scalar;
+  as1D(): Tensor1D;
+  as2D(rows: number, columns: number): Tensor2D;
+  as3D(rows: number, columns: number, depth: number): Tensor3D;
+  as4D(rows: number, columns: number, depth: number, depth2: number): Tensor4D;
+  as5D(rows: number, columns: number, depth: number, depth2: number, depth3: number): Tensor5D;
+  cast<T extends Tensor>(dtype: DataType): T;
+  asType<T extends Tensor>(this: T, dtype: DataType): T;
+  toFloat<T extends Tensor>(this: T): T;
+  toInt<T extends Tensor>(this: T): T;
+  toBool<T extends Tensor>(this: T): T;
+
+  // Arithmetic and comparison (broadcasting)
+  add<T extends Tensor>(b: Tensor | TensorLike): T;
+  sub<T extends Tensor>(b: Tensor | TensorLike): T;
+  mul<T extends Tensor>(b: Tensor | TensorLike): T;
+  div<T extends Tensor>(b: Tensor | TensorLike): T;
+  divNoNan<T extends Tensor>(b: Tensor | TensorLike): T;
+  floorDiv<T extends Tensor>(b: Tensor | TensorLike): T;
+  mod<T extends Tensor>(b: Tensor | TensorLike): T;
+  pow<T extends Tensor>(exp: Tensor | TensorLike): T;
+  maximum<T extends Tensor>(b: Tensor | TensorLike): T;
+  minimum<T extends Tensor>(b: Tensor | TensorLike): T;
+  squaredDifference<T extends Tensor>(b: Tensor | TensorLike): T;
+  atan2<T extends Tensor>(b: Tensor | TensorLike): T;
+  equal<T extends Tensor>(b: Tensor | TensorLike): T;
+  notEqual<T extends Tensor>(b: Tensor | TensorLike): T;
+  greater<T extends Tensor>(b: Tensor | TensorLike): T;
+  greaterEqual<T extends Tensor>(b: Tensor | TensorLike): T;
+  less<T extends Tensor>(b: Tensor | TensorLike): T;
+  lessEqual<T extends Tensor>(b: Tensor | TensorLike): T;
+  logicalAnd<T extends Tensor>(b: Tensor | TensorLike): T;
+  logicalOr<T extends Tensor>(b: Tensor | TensorLike): T;
+  logicalXor<T extends Tensor>(b: Tensor | TensorLike): T;
+  logicalNot<T extends Tensor>(): T;
+
+  // Element-wise functions and activations
+  neg<T extends Tensor>(this: T): T;
+  abs<T extends Tensor>(this: T): T;
+  sign<T extends Tensor>(this: T): T;
+  square<T extends Tensor>(this: T): T;
+  sqrt<T extends Tensor>(this: T): T;
+  rsqrt<T extends Tensor>(this: T): T;
+  reciprocal<T extends Tensor>(this: T): T;
+  exp<T extends Tensor>(this: T): T;
+  expm1<T extends Tensor>(this: T): T;
+  log<T extends Tensor>(this: T): T;
+  log1p<T extends Tensor>(this: T): T;
+  sin<T extends Tensor>(this: T): T;
+  cos<T extends Tensor>(this: T): T;
+  tan<T extends Tensor>(this: T): T;
+  asin<T extends Tensor>(this: T): T;
+  acos<T extends Tensor>(this: T): T;
+  atan<T extends Tensor>(this: T): T;
+  sinh<T extends Tensor>(this: T): T;
+  cosh<T extends Tensor>(this: T): T;
+  tanh<T extends Tensor>(this: T): T;
+  sigmoid<T extends Tensor>(this: T): T;
+  softplus<T extends Tensor>(this: T): T;
+  logSigmoid<T extends Tensor>(this: T): T;
+  floor<T extends Tensor>(this: T): T;
+  ceil<T extends Tensor>(this: T): T;
+  round<T extends Tensor>(this: T): T;
+  erf<T extends Tensor>(this: T): T;
+  isNaN<T extends Tensor>(this: T): T;
+  isInf<T extends Tensor>(this: T): T;
+  isFinite<T extends Tensor>(this: T): T;
+  relu<T extends Tensor>(): T;
+  relu6<T extends Tensor>(): T;
+  elu<T extends Tensor>(): T;
+  selu<T extends Tensor>(): T;
+  leakyRelu<T extends Tensor>(alpha?: number): T;
+  prelu<T extends Tensor>(alpha: T | TensorLike): T;
+  step<T extends Tensor>(this: T, alpha?: number): T;
+  clipByValue(min: number, max: number): Tensor;
+
+  // Reductions
+  sum<T extends Tensor>(axis?: number | number[], keepDims?: boolean): T;
+  mean<T extends Tensor>(axis?: number | number[], keepDims?: boolean): T;
+  max<T extends Tensor>(axis?: number | number[], keepDims?: boolean): T;
+  min<T extends Tensor>(axis?: number | number[], keepDims?: boolean): T;
+  prod<T extends Tensor>(this: T, axis?: number | number[], keepDims?: boolean): T;
+  all<T extends Tensor>(this: T, axis?: number | number[], keepDims?: boolean): T;
+  any<T extends Tensor>(this: T, axis?: number | number[], keepDims?: boolean): T;
+  argMax<T extends Tensor>(axis?: number): T;
+  argMin<T extends Tensor>(axis?: number): T;
+  logSumExp<T extends Tensor>(this: T, axis?: number | number[], keepDims?: boolean): T;
+  norm(ord?: number | 'euclidean' | 'fro', axis?: number | number[], keepDims?: boolean): Tensor;
+  cumsum<R2 extends Rank>(axis?: number, exclusive?: boolean, reverse?: boolean): Tensor<R2>;
+
+  // Linear algebra
+  matMul(b: Tensor | TensorLike, transposeA?: boolean, transposeB?: boolean): Tensor;
+  dot(b: Tensor | TensorLike): Tensor;
+  transpose<T extends Tensor>(perm?: number[]): T;
+
+  // Slicing, joining and rearranging
+  concat<T extends Tensor>(tensors: T | Array<T | TensorLike>, axis?: number): T;
+  stack<T extends Tensor>(x: Tensor | Tensor[], axis?: number): T;
+  unstack<T extends Tensor>(axis?: number): T[];
+  split<T extends Tensor>(numOrSizeSplits: number[] | number, axis?: number): T[];
+  slice<T extends Tensor>(this: T, begin: number | number[], size?: number | number[]): T;
+  stridedSlice(
+    begin: number[],
+    end: number[],
+    strides?: number[],
+    beginMask?: number,
+    endMask?: number,
+    ellipsisMask?: number,
+    newAxisMask?: number,
+    shrinkAxisMask?: number,
+  ): Tensor;
+  gather<T extends Tensor>(this: T, indices: Tensor | TensorLike, axis?: number, batchDims?: number): T;
+  tile<T extends Tensor>(reps: number[]): T;
+  pad<T extends Tensor>(paddings: Array<[number, number]>, constantValue?: number): T;
+  mirrorPad<T extends Tensor>(paddings: Array<[number, number]>, mode: 'reflect' | 'symmetric'): T;
+  reverse<T extends Tensor>(this: T, axis?: number | number[]): T;
+  where<T extends Tensor>(condition: Tensor | TensorLike, x: Tensor | TensorLike): T;
+  topk<T extends Tensor>(this: T, k?: number, sorted?: boolean): { values: T; indices: T };
+  broadcastTo<R2 extends Rank>(shape: ShapeMap[R2]): Tensor<R2>;
+  oneHot(depth: number, onValue?: number, offValue?: number, dtype?: DataType): Tensor;
+
+  // Neural-network ops
+  softmax<T extends Tensor>(this: T, dim?: number): T;
+  logSoftmax<T extends Tensor>(this: T, axis?: number): T;
+  conv1d<T extends Tensor2D | Tensor3D>(
+    filter: Tensor3D | TensorLike3D,
+    stride: number,
+    pad: PaddingType,
+    dataFormat?: 'NWC' | 'NCW',
+    dilation?: number,
+    dimRoundingMode?: DimRoundingMode,
+  ): T;
+  conv2d<T extends Tensor3D | Tensor4D>(
+    filter: Tensor4D | TensorLike4D,
+    strides: [number, number] | number,
+    pad: PaddingType,
+    dataFormat?: 'NHWC' | 'NCHW',
+    dilations?: [number, number] | number,
+    dimRoundingMode?: DimRoundingMode,
+  ): T;
+  conv2dTranspose<T extends Tensor3D | Tensor4D>(
+    filter: Tensor4D | TensorLike4D,
+    outputShape: [number, number, number, number] | [number, number, number],
+    strides: [number, number] | number,
+    pad: PaddingType,
+    dimRoundingMode?: DimRoundingMode,
+  ): T;
+  depthwiseConv2d<T extends Tensor3D | Tensor4D>(
+    filter: Tensor4D | TensorLike4D,
+    strides: [number, number] | number,
+    pad: PaddingType,
+    dataFormat?: 'NHWC' | 'NCHW',
+    dilations?: [number, number] | number,
+    dimRoundingMode?: DimRoundingMode,
+  ): T;
+  separableConv2d<T extends Tensor3D | Tensor4D>(
+    depthwiseFilter: Tensor4D | TensorLike4D,
+    pointwiseFilter: Tensor4D | TensorLike,
+    strides: [number, number] | number,
+    pad: 'valid' | 'same',
+    dilation?: [number, number] | number,
+    dataFormat?: 'NHWC' | 'NCHW',
+  ): T;
+  maxPool<T extends Tensor3D | Tensor4D>(
+    filterSize: [number, number] | number,
+    strides: [number, number] | number,
+    pad: PaddingType,
+    dimRoundingMode?: DimRoundingMode,
+  ): T;
+  avgPool<T extends Tensor3D | Tensor4D>(
+    filterSize: [number, number] | number,
+    strides: [number, number] | number,
+    pad: PaddingType,
+    dimRoundingMode?: DimRoundingMode,
+  ): T;
+  pool<T extends Tensor3D | Tensor4D>(
+    windowShape: [number, number] | number,
+    poolingType: 'avg' | 'max',
+    padding: PaddingType,
+    dilationRate?: [number, number] | number,
+    strides?: [number, number] | number,
+    dimRoundingMode?: DimRoundingMode,
+  ): T;
+  batchNorm(
+    mean: Tensor<R> | Tensor1D | TensorLike,
+    variance: Tensor<R> | Tensor1D | TensorLike,
+    offset?: Tensor<R> | Tensor1D | TensorLike,
+    scale?: Tensor<R> | Tensor1D | TensorLike,
+    varianceEpsilon?: number,
+  ): Tensor<R>;
+  localResponseNormalization<T extends Tensor>(depthRadius?: number, bias?: number, alpha?: number, beta?: number): T;
+  resizeBilinear<T extends Tensor3D | Tensor4D>(
+    newShape2D: [number, number],
+    alignCorners?: boolean,
+    halfPixelCenters?: boolean,
+  ): T;
+  resizeNearestNeighbor<T extends Tensor3D | Tensor4D>(
+    newShape2D: [number, number],
+    alignCorners?: boolean,
+    halfPixelCenters?: boolean,
+  ): T;
+}
+
+export type Scalar = Tensor<Rank.R0>;
+export type Tensor1D = Tensor<Rank.R1>;
+export type Tensor2D = Tensor<Rank.R2>;
+export type Tensor3D = Tensor<Rank.R3>;
+export type Tensor4D = Tensor<Rank.R4>;
+export type Tensor5D = Tensor<Rank.R5>;
+export type Tensor6D = Tensor<Rank.R6>;
+
+/** A mutable tensor, trained by optimizers; made with `tf.variable` or `tensor.variable()`. */
+export declare class Variable<R extends Rank = Rank> extends Tensor<R> {
+  protected constructor();
+  trainable: boolean;
+  readonly name: string;
+  /** Replaces the value; the new value must have the variable's dtype. */
+  assign(newValue: Tensor<R> | TensorLike): void;
+  /** ★ The variable itself, as tfjs-layers' `LayerVariable.read()`. */
+  read(): Variable<R>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Creation
+// ---------------------------------------------------------------------------------------------
+
+export declare function tensor<R extends Rank = Rank>(values: TensorLike, shape?: ShapeMap[R], dtype?: DataType): Tensor<R>;
+export declare function scalar(value: ScalarLike, dtype?: DataType): Scalar;
+export declare function tensor1d(values: TensorLike1D, dtype?: DataType): Tensor1D;
+export declare function tensor2d(values: TensorLike2D, shape?: [number, number], dtype?: DataType): Tensor2D;
+export declare function tensor3d(values: TensorLike3D, shape?: [number, number, number], dtype?: DataType): Tensor3D;
+export declare function tensor4d(values: TensorLike4D, shape?: [number, number, number, number], dtype?: DataType): Tensor4D;
+export declare function tensor5d(
+  values: TensorLike5D,
+  shape?: [number, number, number, number, number],
+  dtype?: DataType,
+): Tensor5D;
+export declare function tensor6d(
+  values: TensorLike6D,
+  shape?: [number, number, number, number, number, number],
+  dtype?: DataType,
+): Tensor6D;
+export declare function fill<R extends Rank = Rank>(shape: ShapeMap[R], value: number | boolean, dtype?: DataType): Tensor<R>;
+export declare function zeros<R extends Rank = Rank>(shape: ShapeMap[R], dtype?: DataType): Tensor<R>;
+export declare function ones<R extends Rank = Rank>(shape: ShapeMap[R], dtype?: DataType): Tensor<R>;
+export declare function zerosLike<T extends Tensor>(x: T | TensorLike): T;
+export declare function onesLike<T extends Tensor>(x: T | TensorLike): T;
+export declare function eye(
+  numRows: number,
+  numColumns?: number,
+  batchShape?: [number] | [number, number] | [number, number, number] | [number, number, number, number],
+  dtype?: DataType,
+): Tensor2D;
+export declare function range(start: number, stop: number, step?: number, dtype?: 'float32' | 'int32'): Tensor1D;
+export declare function linspace(start: number, stop: number, num: number): Tensor1D;
+export declare function oneHot(
+  indices: Tensor | TensorLike,
+  depth: number,
+  onValue?: number,
+  offValue?: number,
+  dtype?: DataType,
+): Tensor;
+/** A trainable (by default) mutable tensor, registered under a unique name. */
+export declare function variable<R extends Rank = Rank>(
+  initialValue: Tensor<R> | TensorLike,
+  trainable?: boolean,
+  name?: string,
+  dtype?: DataType,
+): Variable<R>;
+export declare function clone<T extends Tensor>(x: T | TensorLike): T;
+export declare function buffer<R extends Rank = Rank, D extends DataType = 'float32'>(
+  shape: ShapeMap[R],
+  dtype?: D,
+  values?: DataTypeMap[D],
+): TensorBuffer<R, D>;
+
+export declare function randomNormal<R extends Rank = Rank>(
+  shape: ShapeMap[R],
+  mean?: number,
+  stdDev?: number,
+  dtype?: 'float32' | 'int32',
+  seed?: number,
+): Tensor<R>;
+export declare function randomUniform<R extends Rank = Rank>(
+  shape: ShapeMap[R],
+  minval?: number,
+  maxval?: number,
+  dtype?: DataType,
+  seed?: number | string,
+): Tensor<R>;
+export declare function truncatedNormal<R extends Rank = Rank>(
+  shape: ShapeMap[R],
+  mean?: number,
+  stdDev?: number,
+  dtype?: 'float32' | 'int32',
+  seed?: number,
+): Tensor<R>;
+
+// ---------------------------------------------------------------------------------------------
+// Arithmetic and logic (broadcasting)
+// ---------------------------------------------------------------------------------------------
+
+export declare function add<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+export declare function sub<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+export declare function mul<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+/** Division; int32 by int32 floors, as in tfjs. */
+export declare function div<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+/** `a / b`, and 0 where `b` is 0. */
+export declare function divNoNan<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+export declare function floorDiv<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+export declare function mod<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+export declare function pow<T extends Tensor>(base: Tensor | TensorLike, exp: Tensor | TensorLike): T;
+export declare function maximum<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+export declare function minimum<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+export declare function squaredDifference<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+export declare function atan2<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+/** Element-wise sum of tensors of one shape. */
+export declare function addN<T extends Tensor>(tensors: Array<T | TensorLike>): T;
+
+export declare function equal<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+export declare function notEqual<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+export declare function greater<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+export declare function greaterEqual<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+export declare function less<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+export declare function lessEqual<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+export declare function logicalAnd<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+export declare function logicalOr<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+export declare function logicalXor<T extends Tensor>(a: Tensor | TensorLike, b: Tensor | TensorLike): T;
+export declare function logicalNot<T extends Tensor>(x: T | TensorLike): T;
+
+// ---------------------------------------------------------------------------------------------
+// Element-wise functions and activations
+// ---------------------------------------------------------------------------------------------
+
+export declare function neg<T extends Tensor>(x: T | TensorLike): T;
+export declare function abs<T extends Tensor>(x: T | TensorLike): T;
+export declare function sign<T extends Tensor>(x: T | TensorLike): T;
+export declare function square<T extends Tensor>(x: T | TensorLike): T;
+export declare function sqrt<T extends Tensor>(x: T | TensorLike): T;
+export declare function rsqrt<T extends Tensor>(x: T | TensorLike): T;
+export declare function reciprocal<T extends Tensor>(x: T | TensorLike): T;
+export declare function exp<T extends Tensor>(x: T | TensorLike): T;
+export declare function expm1<T extends Tensor>(x: T | TensorLike): T;
+export declare function log<T extends Tensor>(x: T | TensorLike): T;
+export declare function log1p<T extends Tensor>(x: T | TensorLike): T;
+export declare function sin<T extends Tensor>(x: T | TensorLike): T;
+export declare function cos<T extends Tensor>(x: T | TensorLike): T;
+export declare function tan<T extends Tensor>(x: T | TensorLike): T;
+export declare function asin<T extends Tensor>(x: T | TensorLike): T;
+export declare function acos<T extends Tensor>(x: T | TensorLike): T;
+export declare function atan<T extends Tensor>(x: T | TensorLike): T;
+export declare function sinh<T extends Tensor>(x: T | TensorLike): T;
+export declare function cosh<T extends Tensor>(x: T | TensorLike): T;
+export declare function tanh<T extends Tensor>(x: T | TensorLike): T;
+export declare function sigmoid<T extends Tensor>(x: T | TensorLike): T;
+export declare function softplus<T extends Tensor>(x: T | TensorLike): T;
+export declare function logSigmoid<T extends Tensor>(x: T | TensorLike): T;
+export declare function relu<T extends Tensor>(x: T | TensorLike): T;
+export declare function relu6<T extends Tensor>(x: T | TensorLike): T;
+export declare function elu<T extends Tensor>(x: T | TensorLike): T;
+export declare function selu<T extends Tensor>(x: T | TensorLike): T;
+/** `x` where positive, `alpha * x` elsewhere (alpha defaults to 0.2). */
+export declare function leakyRelu<T extends Tensor>(x: T | TensorLike, alpha?: number): T;
+export declare function prelu<T extends Tensor>(x: T | TensorLike, alpha: T | TensorLike): T;
+export declare function floor<T extends Tensor>(x: T | TensorLike): T;
+export declare function ceil<T extends Tensor>(x: T | TensorLike): T;
+export declare function round<T extends Tensor>(x: T | TensorLike): T;
+export declare function erf<T extends Tensor>(x: T | TensorLike): T;
+export declare function step<T extends Tensor>(x: T | TensorLike, alpha?: number): T;
+export declare function clipByValue<T extends Tensor>(x: T | TensorLike, clipValueMin: number, clipValueMax: number): T;
+export declare function isNaN<T extends Tensor>(x: T | TensorLike): T;
+export declare function isInf<T extends Tensor>(x: T | TensorLike): T;
+export declare function isFinite<T extends Tensor>(x: T | TensorLike): T;
+
+// ---------------------------------------------------------------------------------------------
+// Reductions (axis defaults to all axes, keepDims to false)
+// ---------------------------------------------------------------------------------------------
+
+export declare function sum<T extends Tensor>(x: Tensor | TensorLike, axis?: number | number[], keepDims?: boolean): T;
+export declare function mean<T extends Tensor>(x: Tensor | TensorLike, axis?: number | number[], keepDims?: boolean): T;
+export declare function max<T extends Tensor>(x: Tensor | TensorLike, axis?: number | number[], keepDims?: boolean): T;
+export declare function min<T extends Tensor>(x: Tensor | TensorLike, axis?: number | number[], keepDims?: boolean): T;
+export declare function prod<T extends Tensor>(x: Tensor | TensorLike, axis?: number | number[], keepDims?: boolean): T;
+export declare function all<T extends Tensor>(x: Tensor | TensorLike, axis?: number | number[], keepDims?: boolean): T;
+export declare function any<T extends Tensor>(x: Tensor | TensorLike, axis?: number | number[], keepDims?: boolean): T;
+export declare function argMax<T extends Tensor>(x: Tensor | TensorLike, axis?: number): T;
+export declare function argMin<T extends Tensor>(x: Tensor | TensorLike, axis?: number): T;
+export declare function logSumExp<T extends Tensor>(x: Tensor | TensorLike, axis?: number | number[], keepDims?: boolean): T;
+export declare function moments(
+  x: Tensor | TensorLike,
+  axis?: number | number[],
+  keepDims?: boolean,
+): { mean: Tensor; variance: Tensor };
+/** Vector and matrix norms: ord `'euclidean'` (default), `'fro'`, 1, 2, `Infinity`, `-Infinity`. */
+export declare function norm(
+  x: Tensor | TensorLike,
+  ord?: number | 'euclidean' | 'fro',
+  axis?: number | number[],
+  keepDims?: boolean,
+): Tensor;
+export declare function cumsum<T extends Tensor>(x: Tensor | TensorLike, axis?: number, exclusive?: boolean, reverse?: boolean): T;
+
+// ---------------------------------------------------------------------------------------------
+// Shapes: reshaping, slicing, joining
+// ---------------------------------------------------------------------------------------------
+
+export declare function reshape<R extends Rank = Rank>(x: Tensor | TensorLike, shape: ShapeMap[R]): Tensor<R>;
+export declare function expandDims<T extends Tensor>(x: Tensor | TensorLike, axis?: number): T;
+export declare function squeeze<T extends Tensor>(x: Tensor | TensorLike, axis?: number | number[]): T;
+/** ★ The tensor as a 1-D tensor (tfjs has this only as the `flatten()` method). */
+export declare function flatten(x: Tensor | TensorLike): Tensor1D;
+export declare function cast<T extends Tensor>(x: T | TensorLike, dtype: DataType): T;
+export declare function transpose<T extends Tensor>(x: T | TensorLike, perm?: number[]): T;
+export declare function broadcastTo<R extends Rank = Rank>(x: Tensor | TensorLike, shape: ShapeMap[R]): Tensor<R>;
+
+export declare function concat<T extends Tensor>(tensors: Array<T | TensorLike>, axis?: number): T;
+export declare function concat1d(tensors: Array<Tensor1D | TensorLike>): Tensor1D;
+export declare function concat2d(tensors: Array<Tensor2D | TensorLike>, axis: number): Tensor2D;
+export declare function concat3d(tensors: Array<Tensor3D | TensorLike>, axis: number): Tensor3D;
+export declare function concat4d(tensors: Array<Tensor4D | TensorLike>, axis: number): Tensor4D;
+export declare function stack<T extends Tensor>(tensors: Array<T | TensorLike>, axis?: number): Tensor;
+export declare function unstack(x: Tensor | TensorLike, axis?: number): Tensor[];
+export declare function split<T extends Tensor>(x: Tensor | TensorLike, numOrSizeSplits: number[] | number, axis?: number): T[];
+
+export declare function slice<T extends Tensor>(x: T | TensorLike, begin: number | number[], size?: number | number[]): T;
+export declare function slice1d(x: Tensor1D | TensorLike, begin: number, size: number): Tensor1D;
+export declare function slice2d(x: Tensor2D | TensorLike, begin: [number, number], size: [number, number]): Tensor2D;
+export declare function slice3d(
+  x: Tensor3D | TensorLike,
+  begin: [number, number, number],
+  size: [number, number, number],
+): Tensor3D;
+export declare function slice4d(
+  x: Tensor4D | TensorLike,
+  begin: [number, number, number, number],
+  size: [number, number, number, number],
+): Tensor4D;
+export declare function stridedSlice(
+  x: Tensor | TensorLike,
+  begin: number[],
+  end: number[],
+  strides?: number[],
+  beginMask?: number,
+  endMask?: number,
+  ellipsisMask?: number,
+  newAxisMask?: number,
+  shrinkAxisMask?: number,
+): Tensor;
+export declare function gather<T extends Tensor>(
+  x: T | TensorLike,
+  indices: Tensor | TensorLike,
+  axis?: number,
+  batchDims?: number,
+): T;
+export declare function tile<T extends Tensor>(x: T | TensorLike, reps: number[]): T;
+export declare function pad<T extends Tensor>(x: T | TensorLike, paddings: Array<[number, number]>, constantValue?: number): T;
+export declare function mirrorPad<T extends Tensor>(
+  x: T | TensorLike,
+  paddings: Array<[number, number]>,
+  mode: 'reflect' | 'symmetric',
+): T;
+export declare function reverse<T extends Tensor>(x: T | TensorLike, axis?: number | number[]): T;
+/** Elements of `a` where `condition` (bool) is true, of `b` elsewhere. */
+export declare function where<T extends Tensor>(condition: Tensor | TensorLike, a: T | TensorLike, b: T | TensorLike): T;
+export declare function topk<T extends Tensor>(x: T | TensorLike, k?: number, sorted?: boolean): { values: T; indices: T };
+/** Matrix forms only, such as `'ij,jk->ik'`, `'bij,bjk->bik'`, `'i,i->'`, `'ij->ji'`. */
+export declare function einsum(equation: string, ...tensors: Array<Tensor | TensorLike>): Tensor;
+
+// ---------------------------------------------------------------------------------------------
+// Linear algebra
+// ---------------------------------------------------------------------------------------------
+
+/** Matrix product; batched over leading dimensions for rank > 2. */
+export declare function matMul<T extends Tensor>(
+  a: Tensor | TensorLike,
+  b: Tensor | TensorLike,
+  transposeA?: boolean,
+  transposeB?: boolean,
+): T;
+export declare function dot(t1: Tensor | TensorLike, t2: Tensor | TensorLike): Tensor;
+export declare function outerProduct(v1: Tensor1D | TensorLike, v2: Tensor1D | TensorLike): Tensor2D;
+
+// ---------------------------------------------------------------------------------------------
+// Neural-network ops
+// ---------------------------------------------------------------------------------------------
+
+export declare function softmax<T extends Tensor>(logits: T | TensorLike, dim?: number): T;
+export declare function logSoftmax<T extends Tensor>(logits: T | TensorLike, axis?: number): T;
+export declare function conv1d<T extends Tensor2D | Tensor3D>(
+  x: T | TensorLike,
+  filter: Tensor3D | TensorLike,
+  stride: number,
+  pad: PaddingType,
+  dataFormat?: 'NWC' | 'NCW',
+  dilation?: number,
+  dimRoundingMode?: DimRoundingMode,
+): T;
+export declare function conv2d<T extends Tensor3D | Tensor4D>(
+  x: T | TensorLike,
+  filter: Tensor4D | TensorLike,
+  strides: [number, number] | number,
+  pad: PaddingType,
+  dataFormat?: 'NHWC' | 'NCHW',
+  dilations?: [number, number] | number,
+  dimRoundingMode?: DimRoundingMode,
+): T;
+export declare function conv2dTranspose<T extends Tensor3D | Tensor4D>(
+  x: T | TensorLike,
+  filter: Tensor4D | TensorLike,
+  outputShape: [number, number, number, number] | [number, number, number],
+  strides: [number, number] | number,
+  pad: PaddingType,
+  dimRoundingMode?: DimRoundingMode,
+): T;
+export declare function depthwiseConv2d<T extends Tensor3D | Tensor4D>(
+  x: T | TensorLike,
+  filter: Tensor4D | TensorLike,
+  strides: [number, number] | number,
+  pad: PaddingType,
+  dataFormat?: 'NHWC' | 'NCHW',
+  dilations?: [number, number] | number,
+  dimRoundingMode?: DimRoundingMode,
+): T;
+export declare function separableConv2d<T extends Tensor3D | Tensor4D>(
+  x: T | TensorLike,
+  depthwiseFilter: Tensor4D | TensorLike,
+  pointwiseFilter: Tensor4D | TensorLike,
+  strides: [number, number] | number,
+  pad: 'valid' | 'same',
+  dilation?: [number, number] | number,
+  dataFormat?: 'NHWC' | 'NCHW',
+): T;
+export declare function maxPool<T extends Tensor3D | Tensor4D>(
+  x: T | TensorLike,
+  filterSize: [number, number] | number,
+  strides: [number, number] | number,
+  pad: PaddingType,
+  dimRoundingMode?: DimRoundingMode,
+): T;
+export declare function avgPool<T extends Tensor3D | Tensor4D>(
+  x: T | TensorLike,
+  filterSize: [number, number] | number,
+  strides: [number, number] | number,
+  pad: PaddingType,
+  dimRoundingMode?: DimRoundingMode,
+): T;
+export declare function pool<T extends Tensor3D | Tensor4D>(
+  input: T | TensorLike,
+  windowShape: [number, number] | number,
+  poolingType: 'avg' | 'max',
+  pad: PaddingType,
+  dilations?: [number, number] | number,
+  strides?: [number, number] | number,
+  dimRoundingMode?: DimRoundingMode,
+): T;
+/** `mean`, `variance`, `offset` and `scale` have the rank of `x`, or rank 1 (the last axis). */
+export declare function batchNorm<R extends Rank = Rank>(
+  x: Tensor<R> | TensorLike,
+  mean: Tensor | TensorLike,
+  variance: Tensor | TensorLike,
+  offset?: Tensor | TensorLike,
+  scale?: Tensor | TensorLike,
+  varianceEpsilon?: number,
+): Tensor<R>;
+export declare function localResponseNormalization<T extends Tensor3D | Tensor4D>(
+  x: T | TensorLike,
+  depthRadius?: number,
+  bias?: number,
+  alpha?: number,
+  beta?: number,
+): T;
+export declare function dropout(x: Tensor | TensorLike, rate: number, noiseShape?: number[], seed?: number | string): Tensor;
+
+export declare namespace image {
+  function resizeBilinear<T extends Tensor3D | Tensor4D>(
+    images: T | TensorLike,
+    size: [number, number],
+    alignCorners?: boolean,
+    halfPixelCenters?: boolean,
+  ): T;
+  function resizeNearestNeighbor<T extends Tensor3D | Tensor4D>(
+    images: T | TensorLike,
+    size: [number, number],
+    alignCorners?: boolean,
+    halfPixelCenters?: boolean,
+  ): T;
+}
+
+/** Ops with bias and activation in one kernel (`_FusedMatMul`, `FusedConv2D`, `FusedDepthwiseConv2D`). */
+export declare namespace fused {
+  type Activation = 'linear' | 'relu' | 'prelu' | 'elu' | 'relu6' | 'leakyrelu' | 'sigmoid';
+  interface FusedActivationArgs {
+    bias?: Tensor | TensorLike;
+    activation?: Activation;
+    /** Required by `'prelu'`; needs a bias. */
+    preluActivationWeights?: Tensor;
+    /** The slope of `'leakyrelu'` (default 0.2). */
+    leakyreluAlpha?: number;
+  }
+  function matMul(
+    args: {
+      a: Tensor | TensorLike;
+      b: Tensor | TensorLike;
+      transposeA?: boolean;
+      transposeB?: boolean;
+    } & FusedActivationArgs,
+  ): Tensor;
+  function conv2d<T extends Tensor3D | Tensor4D>(
+    args: {
+      x: T | TensorLike;
+      filter: Tensor4D | TensorLike;
+      strides: [number, number] | number;
+      pad: PaddingType;
+      dataFormat?: 'NHWC' | 'NCHW';
+      dilations?: [number, number] | number;
+      dimRoundingMode?: DimRoundingMode;
+    } & FusedActivationArgs,
+  ): T;
+  function depthwiseConv2d<T extends Tensor3D | Tensor4D>(
+    args: {
+      x: T | TensorLike;
+      filter: Tensor4D | TensorLike;
+      strides: [number, number] | number;
+      pad: 'valid' | 'same' | number;
+      dataFormat?: 'NHWC' | 'NCHW';
+      dilations?: [number, number] | number;
+      dimRoundingMode?: DimRoundingMode;
+    } & FusedActivationArgs,
+  ): T;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Losses
+// ---------------------------------------------------------------------------------------------
+
+/** How `tf.losses.*` reduce the weighted per-element losses (default `SUM_BY_NONZERO_WEIGHTS`). */
+export declare enum Reduction {
+  NONE = 0,
+  MEAN = 1,
+  SUM = 2,
+  SUM_BY_NONZERO_WEIGHTS = 3,
+}
+
+export declare namespace losses {
+  function meanSquaredError<T extends Tensor, O extends Tensor>(
+    labels: T | TensorLike,
+    predictions: T | TensorLike,
+    weights?: Tensor | TensorLike,
+    reduction?: Reduction,
+  ): O;
+  function absoluteDifference<T extends Tensor, O extends Tensor>(
+    labels: T | TensorLike,
+    predictions: T | TensorLike,
+    weights?: Tensor | TensorLike,
+    reduction?: Reduction,
+  ): O;
+  function softmaxCrossEntropy<T extends Tensor, O extends Tensor>(
+    onehotLabels: T | TensorLike,
+    logits: T | TensorLike,
+    weights?: Tensor | TensorLike,
+    labelSmoothing?: number,
+    reduction?: Reduction,
+  ): O;
+  function sigmoidCrossEntropy<T extends Tensor, O extends Tensor>(
+    multiClassLabels: T | TensorLike,
+    logits: T | TensorLike,
+    weights?: Tensor | TensorLike,
+    labelSmoothing?: number,
+    reduction?: Reduction,
+  ): O;
+  function logLoss<T extends Tensor, O extends Tensor>(
+    labels: T | TensorLike,
+    predictions: T | TensorLike,
+    weights?: Tensor | TensorLike,
+    epsilon?: number,
+    reduction?: Reduction,
+  ): O;
+  function huberLoss<T extends Tensor, O extends Tensor>(
+    labels: T | TensorLike,
+    predictions: T | TensorLike,
+    weights?: Tensor | TensorLike,
+    delta?: number,
+    reduction?: Reduction,
+  ): O;
+  function hingeLoss<T extends Tensor, O extends Tensor>(
+    labels: T | TensorLike,
+    predictions: T | TensorLike,
+    weights?: Tensor | TensorLike,
+    reduction?: Reduction,
+  ): O;
+  function cosineDistance<T extends Tensor, O extends Tensor>(
+    labels: T | TensorLike,
+    predictions: T | TensorLike,
+    axis: number,
+    weights?: Tensor | TensorLike,
+    reduction?: Reduction,
+  ): O;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory and autodiff
+// ---------------------------------------------------------------------------------------------
+
+export interface MemoryInfo {
+  /** Live native tensors (variables included). */
+  numTensors: number;
+  numDataBuffers: number;
+  numBytes: number;
+  unreliable?: boolean;
+  reasons?: string[];
+}
+
+export type ScopeFn<T extends TensorContainer> = () => T;
+
+/** Runs `fn` and disposes the tensors it made, except those it returns (or `keep`s). */
+export declare function tidy<T extends TensorContainer>(fn: ScopeFn<T>): T;
+export declare function tidy<T extends TensorContainer>(name: string, fn: ScopeFn<T>): T;
+/** Exempts a tensor from disposal by the enclosing `tidy`. */
+export declare function keep<T extends Tensor>(result: T): T;
+/** Disposes every tensor found in `container` (a tensor, or arrays and objects of them). */
+export declare function dispose(container: TensorContainer): void;
+export declare function memory(): MemoryInfo;
+export declare function disposeVariables(): void;
+
+/** `f`'s gradient at `x`; `f` must return a tensor (any shape, `dy` weighting the outputs). */
+export declare function grad(f: (x: Tensor) => Tensor): (x: Tensor, dy?: Tensor | TensorLike) => Tensor;
+export declare function grads(
+  f: (...args: Tensor[]) => Tensor,
+): (args: Array<Tensor | TensorLike>, dy?: Tensor | TensorLike) => Tensor[];
+export declare function valueAndGrad<I extends Tensor, O extends Tensor>(
+  f: (x: I) => O,
+): (x: I, dy?: O | TensorLike) => { value: O; grad: I };
+export declare function valueAndGrads<O extends Tensor>(
+  f: (...args: Tensor[]) => O,
+): (args: Array<Tensor | TensorLike>, dy?: O | TensorLike) => { grads: Tensor[]; value: O };
+/** Gradients of the scalar `f()` w.r.t. `varList` (default: all trainable variables), by name. */
+export declare function variableGrads(f: () => Scalar, varList?: Variable[]): { value: Scalar; grads: NamedTensorMap };
+
+/** Passed as the last argument to a `customGrad` function: saves tensors for `gradFunc`. */
+export type GradSaveFunc = (save: Tensor[]) => void;
+export interface CustomGradientResult<T extends Tensor> {
+  value: T;
+  /** Returns one gradient per input, in order (a single tensor for a single input). */
+  gradFunc: (dy: T, saved: Tensor[]) => Tensor | Tensor[];
+}
+/**
+ * An op with a user-supplied gradient, used even when it is not the true derivative.
+ * `f(...inputs, save)`; functions of several inputs annotate their parameters.
+ */
+export declare function customGrad<T extends Tensor>(
+  f: (x: Tensor, save: GradSaveFunc) => CustomGradientResult<T>,
+): (x: Tensor | TensorLike) => T;
+export declare function customGrad<A extends Tensor[], T extends Tensor>(
+  f: (...args: [...A, GradSaveFunc]) => CustomGradientResult<T>,
+): (...args: { [K in keyof A]: A[K] | TensorLike }) => T;
+
+// ---------------------------------------------------------------------------------------------
+// Kernel and gradient registry, engine, backend
+// ---------------------------------------------------------------------------------------------
+
+type AttributeValue = number | number[] | boolean | boolean[] | string | string[] | NamedAttrMap;
+export type Attribute = AttributeValue | RecursiveArray<AttributeValue>;
+/** Kernel attributes; they travel to native code as JSON, so they cannot hold tensors. */
+export interface NamedAttrMap {
+  [name: string]: Attribute;
+}
+export interface NamedTensorInfoMap {
+  [name: string]: TensorInfo | undefined;
+}
+/** Kernel inputs by name (`{x}`, `{a, b}`), or in the kernel's input order. */
+export type KernelInputs = { [name: string]: Tensor | TensorLike | undefined } | Array<Tensor | TensorLike>;
+
+/** What a JS kernel sees as `backend`: reads and makes tensor data by `dataId`. */
+export interface KernelBackend {
+  readSync(dataId: DataId): BackendValues;
+  read(dataId: DataId): Promise<BackendValues>;
+  /** A new output tensor (zeros when `values` is omitted). */
+  makeTensorInfo(shape: number[], dtype?: DataType, values?: BackendValues | number[] | boolean[]): TensorInfo;
+  disposeData(dataId: DataId): boolean;
+  numDataIds(): number;
+  epsilon(): number;
+  floatPrecision(): number;
+}
+
+export interface KernelParams {
+  inputs: NamedTensorInfoMap;
+  backend: KernelBackend;
+  attrs?: NamedAttrMap;
+}
+// KernelFunc and GradFunc are checked bivariantly (method syntax), so implementations may annotate
+// their parameters more narrowly, as tfjs code does (`gradFunc: (dy: Tensor, saved) => ...`).
+export type KernelFunc = { kernel(params: KernelParams): TensorInfo | TensorInfo[] }['kernel'];
+export type KernelSetupFunc = (backend: KernelBackend) => void;
+export type KernelDisposeFunc = KernelSetupFunc;
+export interface KernelConfig {
+  kernelName: string;
+  /** `'cpu'`; `'tensorflow'` (what tfjs-node scripts use) counts as `'cpu'`. */
+  backendName: string;
+  kernelFunc: KernelFunc;
+  setupFunc?: KernelSetupFunc;
+  disposeFunc?: KernelDisposeFunc;
+}
+/** A registered kernel; `native` is true for a built-in (Rust) kernel. */
+export interface RegisteredKernel extends KernelConfig {
+  native?: boolean;
+}
+
+/** Input name → a function computing that input's gradient. */
+export interface NamedGradientMap {
+  [inputName: string]: () => Tensor;
+}
+/** `dy` is an array for kernels with several outputs; `saved` holds inputsToSave then outputsToSave. */
+export type GradFunc = { grad(dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap): NamedGradientMap }['grad'];
+export interface GradConfig {
+  kernelName: string;
+  inputsToSave?: string[];
+  saveAllInputs?: boolean;
+  outputsToSave?: boolean[];
+  gradFunc: GradFunc;
+}
+/** What `getGradient` reports for a built-in (Rust) gradient: it has no JS `gradFunc`. */
+export interface NativeGradConfig {
+  kernelName: string;
+  native: true;
+}
+
+export declare function registerKernel(config: KernelConfig): void;
+export declare function unregisterKernel(kernelName: string, backendName: string): void;
+export declare function getKernel(kernelName: string, backendName: string): RegisteredKernel | undefined;
+export declare function getKernelsForBackend(backendName: string): RegisteredKernel[];
+export declare function registerGradient(config: GradConfig): void;
+export declare function unregisterGradient(kernelName: string): void;
+export declare function getGradient(kernelName: string): GradConfig | NativeGradConfig | undefined;
+
+export interface Engine {
+  /** Runs a kernel through the registry: one tensor, or an array for several outputs. */
+  runKernel<T extends Tensor | Tensor[]>(kernelName: string, inputs: KernelInputs, attrs?: NamedAttrMap): T;
+  readonly backend: KernelBackend;
+  readonly backendName: string;
+  readonly registeredVariables: NamedVariableMap;
+  tidy: typeof tidy;
+  keep: typeof keep;
+  dispose: typeof dispose;
+  memory: typeof memory;
+  startScope(name?: string): void;
+  endScope(result?: TensorContainer): void;
+  /** Disposes all variables. */
+  reset(): void;
+}
+export declare function engine(): Engine;
+export declare function backend(): KernelBackend;
+/** Always `'cpu'`. */
+export declare function getBackend(): string;
+/** Accepts `'cpu'` and `'tensorflow'`; any other name is an error. */
+export declare function setBackend(backendName: string): Promise<boolean>;
+export declare function ready(): Promise<void>;
+
+export type FlagValue = number | boolean | string;
+export interface Flags {
+  [featureName: string]: FlagValue;
+}
+/** Flags scripts commonly read: `IS_NODE`, `IS_BROWSER`, `DEBUG`, `IS_TEST`, `PROD`, `WEBGL_VERSION`. */
+export interface Environment {
+  get(flagName: string): FlagValue;
+  getBool(flagName: string): boolean;
+  getNumber(flagName: string): number;
+  getFlags(): Flags;
+  set(flagName: string, value: FlagValue): void;
+}
+export declare function env(): Environment;
+
+// ---------------------------------------------------------------------------------------------
+// Optimizers
+// ---------------------------------------------------------------------------------------------
+
+export type ConfigDictValue = boolean | number | string | null | ConfigDictArray | ConfigDict;
+export interface ConfigDict {
+  [key: string]: ConfigDictValue;
+}
+export interface ConfigDictArray extends Array<ConfigDictValue> {}
+
+export declare abstract class Optimizer {
+  /** Steps applied so far. */
+  readonly iterations: number;
+  /**
+   * One training step: differentiates the scalar `f()` w.r.t. `varList` (default: all trainable
+   * variables) and applies the update. Returns the cost when `returnCost` is true.
+   */
+  minimize(f: () => Scalar, returnCost: true, varList?: Variable[]): Scalar;
+  minimize(f: () => Scalar, returnCost?: false, varList?: Variable[]): null;
+  minimize(f: () => Scalar, returnCost?: boolean, varList?: Variable[]): Scalar | null;
+  computeGradients(f: () => Scalar, varList?: Variable[]): { value: Scalar; grads: NamedTensorMap };
+  /** Updates the variables named in `variableGradients`. */
+  abstract applyGradients(variableGradients: NamedTensorMap | NamedTensor[]): void;
+  dispose(): void;
+  saveIterations(): Promise<NamedTensor>;
+  /** The optimizer's state (iterations first, then slot variables). */
+  getWeights(): Promise<NamedTensor[]>;
+  setWeights(weightValues: NamedTensor[]): Promise<void>;
+  getClassName(): string;
+  abstract getConfig(): ConfigDict;
+}
+
+export declare class SGDOptimizer extends Optimizer {
+  static readonly className: string;
+  constructor(learningRate: number);
+  applyGradients(variableGradients: NamedTensorMap | NamedTensor[]): void;
+  setLearningRate(learningRate: number): void;
+  getConfig(): ConfigDict;
+}
+export declare class MomentumOptimizer extends SGDOptimizer {
+  constructor(learningRate: number, momentum: number, useNesterov?: boolean);
+  setMomentum(momentum: number): void;
+}
+export declare class RMSPropOptimizer extends Optimizer {
+  static readonly className: string;
+  constructor(learningRate: number, decay?: number, momentum?: number, epsilon?: number, centered?: boolean);
+  applyGradients(variableGradients: NamedTensorMap | NamedTensor[]): void;
+  getConfig(): ConfigDict;
+}
+export declare class AdamOptimizer extends Optimizer {
+  static readonly className: string;
+  constructor(learningRate: number, beta1: number, beta2: number, epsilon?: number);
+  applyGradients(variableGradients: NamedTensorMap | NamedTensor[]): void;
+  getConfig(): ConfigDict;
+}
+export declare class AdamaxOptimizer extends Optimizer {
+  static readonly className: string;
+  constructor(learningRate: number, beta1: number, beta2: number, epsilon?: number, decay?: number);
+  applyGradients(variableGradients: NamedTensorMap | NamedTensor[]): void;
+  getConfig(): ConfigDict;
+}
+export declare class AdagradOptimizer extends Optimizer {
+  static readonly className: string;
+  constructor(learningRate: number, initialAccumulatorValue?: number);
+  applyGradients(variableGradients: NamedTensorMap | NamedTensor[]): void;
+  getConfig(): ConfigDict;
+}
+export declare class AdadeltaOptimizer extends Optimizer {
+  static readonly className: string;
+  constructor(learningRate: number, rho: number, epsilon?: number);
+  applyGradients(variableGradients: NamedTensorMap | NamedTensor[]): void;
+  getConfig(): ConfigDict;
+}
+
+/** Optimizer factories with tfjs defaults. */
+export declare namespace train {
+  function sgd(learningRate: number): SGDOptimizer;
+  function momentum(learningRate: number, momentum: number, useNesterov?: boolean): MomentumOptimizer;
+  function rmsprop(
+    learningRate: number,
+    decay?: number,
+    momentum?: number,
+    epsilon?: number,
+    centered?: boolean,
+  ): RMSPropOptimizer;
+  function adam(learningRate?: number, beta1?: number, beta2?: number, epsilon?: number): AdamOptimizer;
+  function adamax(learningRate?: number, beta1?: number, beta2?: number, epsilon?: number, decay?: number): AdamaxOptimizer;
+  function adagrad(learningRate: number, initialAccumulatorValue?: number): AdagradOptimizer;
+  function adadelta(learningRate?: number, rho?: number, epsilon?: number): AdadeltaOptimizer;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Miscellany
+// ---------------------------------------------------------------------------------------------
+
+/** The tfjs API level implemented, and ferrograd's own version. */
+export declare const version: {
+  readonly 'tfjs-core': string;
+  readonly 'tfjs-layers': string;
+  readonly 'tfjs-data': string;
+  readonly tfjs: string;
+  readonly ferrograd: string;
+};
+export declare function print<T extends Tensor>(x: T, verbose?: boolean): void;
+/** Resolves on the next turn of the event loop. */
+export declare function nextFrame(): Promise<void>;
+
+export declare namespace util {
+  function sizeFromShape(shape: number[]): number;
+  function flatten<T extends number | boolean>(arr: T | RecursiveArray<T>): T[];
+  /** Milliseconds, high resolution. */
+  function now(): number;
+}
+
+/** The namespace itself, for `import tf from 'ferrograd'`. */
+declare const tf: typeof import('./index.js');
+export default tf;
