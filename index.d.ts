@@ -181,6 +181,8 @@ export declare class Tensor<R extends Rank = Rank> implements TensorInfo {
   print(verbose?: boolean): void;
   toString(verbose?: boolean): string;
   clone<T extends Tensor>(this: T): T;
+  zerosLike<T extends Tensor>(this: T): T;
+  onesLike<T extends Tensor>(this: T): T;
   variable(trainable?: boolean, name?: string, dtype?: DataType): Variable<R>;
 
   // Shape and type conversions
@@ -833,6 +835,11 @@ export declare enum Reduction {
 }
 
 export declare namespace losses {
+  function computeWeightedLoss<T extends Tensor, O extends Tensor>(
+    losses: T | TensorLike,
+    weights?: Tensor | TensorLike,
+    reduction?: Reduction,
+  ): O;
   function meanSquaredError<T extends Tensor, O extends Tensor>(
     labels: T | TensorLike,
     predictions: T | TensorLike,

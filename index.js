@@ -20,6 +20,9 @@ const ops = Object.assign(
 );
 const { losses, Reduction } = require('./lib/ops/losses');
 require('./lib/chain').install(ops);
+// The fused ops live under tf.fused only, as in tfjs.
+const fused = { matMul: ops.fusedMatMul, conv2d: ops.fusedConv2d, depthwiseConv2d: ops.fusedDepthwiseConv2d };
+for (const k of ['fusedMatMul', 'fusedConv2d', 'fusedDepthwiseConv2d']) delete ops[k];
 
 const TFJS_API = '4.22.0';
 const flags = { IS_NODE: true, IS_BROWSER: false, DEBUG: false, IS_TEST: false, PROD: false, WEBGL_VERSION: 0 };
@@ -37,7 +40,7 @@ const tf = {
   Tensor,
   Variable,
   TensorBuffer,
-  fused: { matMul: ops.fusedMatMul, conv2d: ops.fusedConv2d, depthwiseConv2d: ops.fusedDepthwiseConv2d },
+  fused,
   losses,
   Reduction,
   tidy: engine.tidy,

@@ -14,7 +14,7 @@ function install(ops) {
     'sum', 'mean', 'max', 'min', 'prod', 'argMax', 'argMin', 'all', 'any', 'logSumExp', 'norm', 'cumsum',
     'matMul', 'dot', 'transpose', 'reshape', 'expandDims', 'squeeze', 'flatten', 'cast', 'clone', 'unstack', 'split',
     'slice', 'stridedSlice', 'gather', 'tile', 'pad', 'mirrorPad', 'reverse', 'topk', 'broadcastTo', 'oneHot',
-    'equal', 'notEqual', 'greater', 'greaterEqual', 'less', 'lessEqual', 'logicalAnd', 'logicalOr', 'logicalNot', 'logicalXor',
+    'zerosLike', 'onesLike', 'equal', 'notEqual', 'greater', 'greaterEqual', 'less', 'lessEqual', 'logicalAnd', 'logicalOr', 'logicalNot', 'logicalXor',
     'softmax', 'logSoftmax', 'conv1d', 'conv2d', 'conv2dTranspose', 'depthwiseConv2d', 'separableConv2d', 'maxPool',
     'avgPool', 'pool', 'batchNorm', 'localResponseNormalization', 'resizeBilinear', 'resizeNearestNeighbor',
   ];

@@ -119,7 +119,8 @@ function runKernel(kernelName, inputs, attrs) {
     }
     tensors = names.map((n) => inputs[n]);
   }
-  const handles = tensors.map((t, i) => convertToTensor(t, names[i], kernelName).h);
+  // TensorInfo objects (what JS kernels receive) pass their handle through as they are.
+  const handles = tensors.map((t, i) => (t != null && !(t instanceof Tensor) && t.dataId != null ? t.dataId : convertToTensor(t, names[i], kernelName).h));
   const outs = native.runKernel(kernelName, handles, attrs == null ? null : plainAttrs(attrs), names);
   return outs.length === 1 ? wrap(outs[0]) : outs.map(wrap);
 }
