@@ -113,10 +113,8 @@ function fromFlat(flat, shape, dtype) {
 
 /** A Tensor argument or a TensorLike turned into one (tfjs `convertToTensor`). */
 function convertToTensor(x, argName, functionName, dtype) {
-  if (x instanceof Tensor) {
-    if (x.isDisposed) throw new Error(`${functionName}: argument '${argName}' is a disposed Tensor (Tensor is disposed.)`);
-    return x;
-  }
+  // A disposed Tensor is reported by the kernel that reads it ("<op>: Tensor is disposed.").
+  if (x instanceof Tensor) return x;
   if (x == null || (typeof x !== 'number' && typeof x !== 'boolean' && !Array.isArray(x) && !isTypedArray(x))) {
     throw new Error(
       `Argument '${argName}' passed to '${functionName}' must be a Tensor or TensorLike, but got '${x === null ? 'null' : typeof x}'`,

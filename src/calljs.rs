@@ -7,7 +7,7 @@
 //! waiting. The dispatcher is unref'd while no task runs, so it never keeps Node alive alone.
 
 use crate::errors;
-use crate::handle::{self, Handle, JsHandle};
+use crate::handle::{self, JsHandle, H};
 use ferrograd_core::registry::{ForeignGradient, ForeignKernel};
 use ferrograd_core::{engine, Attrs, Error, Result as CoreResult, Tensor};
 use napi::bindgen_prelude::*;
@@ -210,11 +210,10 @@ fn take_results(env: &Env, ret: sys::napi_value, what: &str) -> CoreResult<Vec<T
     let mut out = Vec::with_capacity(hs.len() as usize);
     for i in 0..hs.len() {
         let v: Unknown = hs.get(i).ok().flatten().ok_or_else(|| Error::arg(what, format!("result {i} is missing")))?;
-        let h: &JsHandle = unsafe { FromNapiRef::from_napi_ref(env.raw(), v.raw()) }
-            .map_err(|_| Error::arg(what, format!("result {i} is not a Tensor")))?;
+        let h = unsafe { H::from_napi_value(env.raw(), v.raw()) }.map_err(|_| Error::arg(what, format!("result {i} is not a Tensor")))?;
         out.push(h.tensor(what)?);
         if owned.get(i as usize).copied().unwrap_or(false) {
-            Handle::dispose(h);
+            h.dispose();
         }
     }
     Ok(out)

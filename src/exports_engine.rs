@@ -3,7 +3,7 @@
 
 use crate::calljs::{JsFn, JsGradient, JsKernel};
 use crate::errors::guard;
-use crate::handle::{self, JsHandle};
+use crate::handle::{self, JsHandle, H};
 use ferrograd_core::registry::{self, Gradient, Kernel};
 use ferrograd_core::tape::{self, TapeRef};
 use ferrograd_core::{engine, Attrs, Error};
@@ -34,13 +34,13 @@ pub fn run_kernel(env: Env, name: String, inputs: Array, attrs: Option<serde_jso
 
 /// Fast path: a one-input, one-output kernel.
 #[napi]
-pub fn run1(name: String, x: &JsHandle, attrs: Option<serde_json::Value>) -> Result<JsHandle> {
+pub fn run1(name: String, x: H, attrs: Option<serde_json::Value>) -> Result<JsHandle> {
     guard(&name, || single(&name, engine::run_kernel(&name, &[x.tensor(&name)?], &attrs_of(attrs))?))
 }
 
 /// Fast path: a two-input, one-output kernel.
 #[napi]
-pub fn run2(name: String, a: &JsHandle, b: &JsHandle, attrs: Option<serde_json::Value>) -> Result<JsHandle> {
+pub fn run2(name: String, a: H, b: H, attrs: Option<serde_json::Value>) -> Result<JsHandle> {
     guard(&name, || single(&name, engine::run_kernel(&name, &[a.tensor(&name)?, b.tensor(&name)?], &attrs_of(attrs))?))
 }
 
@@ -112,7 +112,7 @@ pub fn tape_pop(t: &External<TapeRef>) -> Result<()> {
 
 /// Gradients of `y` w.r.t. `xs` (null where `y` does not depend on an x).
 #[napi(js_name = "tapeGradients")]
-pub fn tape_gradients(env: Env, t: &External<TapeRef>, y: &JsHandle, xs: Array, dy: Option<&JsHandle>) -> Result<Vec<Option<JsHandle>>> {
+pub fn tape_gradients(env: Env, t: &External<TapeRef>, y: H, xs: Array, dy: Option<H>) -> Result<Vec<Option<JsHandle>>> {
     let xs = handle::tensors_of(&env, &xs, "gradients")?;
     guard("gradients", || {
         let y = y.tensor("gradients")?;

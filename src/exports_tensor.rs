@@ -2,7 +2,7 @@
 //! disposal and memory accounting.
 
 use crate::errors::guard;
-use crate::handle::{self, JsHandle};
+use crate::handle::{self, JsHandle, H};
 use ferrograd_core::{tensor, Buffer, DType, Error, Tensor, Variable};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -31,7 +31,7 @@ pub fn from_bool(values: Uint8Array, shape: Vec<i64>) -> Result<JsHandle> {
 
 /// A copy of the data: Float32Array, Int32Array or Uint8Array (bool), as tfjs's `dataSync`.
 #[napi(js_name = "readData")]
-pub fn read_data(h: &JsHandle) -> Result<Either3<Float32Array, Int32Array, Uint8Array>> {
+pub fn read_data(h: H) -> Result<Either3<Float32Array, Int32Array, Uint8Array>> {
     let t = guard("dataSync", || h.tensor("dataSync"))?;
     Ok(match t.buffer() {
         Buffer::F32(v) => Either3::A(Float32Array::new(v.clone())),
@@ -50,7 +50,7 @@ fn dtype_code(d: DType) -> u32 {
 
 /// `[dtypeCode, id, ...shape]` in one call (dtype codes: 0 float32, 1 int32, 2 bool).
 #[napi]
-pub fn meta(h: &JsHandle) -> Result<Vec<f64>> {
+pub fn meta(h: H) -> Result<Vec<f64>> {
     let t = guard("tensor", || h.tensor("tensor"))?;
     let mut v = Vec::with_capacity(2 + t.rank());
     v.push(dtype_code(t.dtype()) as f64);
@@ -60,12 +60,12 @@ pub fn meta(h: &JsHandle) -> Result<Vec<f64>> {
 }
 
 #[napi]
-pub fn dispose(h: &JsHandle) {
+pub fn dispose(h: H) {
     h.dispose();
 }
 
 #[napi(js_name = "isDisposed")]
-pub fn is_disposed(h: &JsHandle) -> bool {
+pub fn is_disposed(h: H) -> bool {
     h.is_disposed()
 }
 
@@ -83,7 +83,7 @@ pub fn memory() -> MemoryInfo {
 }
 
 #[napi(js_name = "makeVariable")]
-pub fn make_variable(initial: &JsHandle, trainable: bool, name: Option<String>) -> Result<JsHandle> {
+pub fn make_variable(initial: H, trainable: bool, name: Option<String>) -> Result<JsHandle> {
     guard("variable", || {
         let t = initial.tensor("variable")?;
         Ok(handle::wrap_variable(Variable::new(&t, name, trainable)))
@@ -91,12 +91,12 @@ pub fn make_variable(initial: &JsHandle, trainable: bool, name: Option<String>) 
 }
 
 #[napi]
-pub fn assign(variable: &JsHandle, value: &JsHandle) -> Result<()> {
+pub fn assign(variable: H, value: H) -> Result<()> {
     guard("Variable.assign", || variable.variable("Variable.assign")?.assign(&value.tensor("Variable.assign")?))
 }
 
 #[napi(js_name = "variableInfo")]
-pub fn variable_info(variable: &JsHandle) -> Result<(String, bool)> {
+pub fn variable_info(variable: H) -> Result<(String, bool)> {
     guard("Variable", || {
         let v = variable.variable("Variable")?;
         Ok((v.name().to_string(), v.trainable()))
@@ -104,7 +104,7 @@ pub fn variable_info(variable: &JsHandle) -> Result<(String, bool)> {
 }
 
 #[napi(js_name = "setTrainable")]
-pub fn set_trainable(variable: &JsHandle, trainable: bool) -> Result<()> {
+pub fn set_trainable(variable: H, trainable: bool) -> Result<()> {
     guard("Variable.trainable", || {
         variable.variable("Variable.trainable")?.set_trainable(trainable);
         Ok(())
@@ -113,6 +113,6 @@ pub fn set_trainable(variable: &JsHandle, trainable: bool) -> Result<()> {
 
 /// A new handle on the same data with a new id (tfjs `clone`), or a snapshot of a variable.
 #[napi(js_name = "cloneHandle")]
-pub fn clone_handle(h: &JsHandle) -> Result<JsHandle> {
+pub fn clone_handle(h: H) -> Result<JsHandle> {
     guard("clone", || Ok(handle::wrap(h.tensor("clone")?.with_new_id())))
 }

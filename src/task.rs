@@ -4,7 +4,7 @@
 
 use crate::calljs::{self, JsFn};
 use crate::errors;
-use crate::handle::{self, JsHandle};
+use crate::handle::{self, JsHandle, H};
 use ferrograd_core::{ops, tape, Result as CoreResult};
 use napi::bindgen_prelude::*;
 use napi::sys;
@@ -59,7 +59,7 @@ where
 /// then compute `loss = sum(f(x)²)` and its gradient w.r.t. `w` on the worker.
 /// Resolves to `[loss, dLoss/dw]`.
 #[napi(js_name = "workerStep", ts_return_type = "Promise<unknown[]>")]
-pub fn worker_step(env: Env, wrapper: Function, x: &JsHandle, w: &JsHandle) -> Result<Unknown<'static>> {
+pub fn worker_step(env: Env, wrapper: Function, x: H, w: H) -> Result<Unknown<'static>> {
     let f = Arc::new(JsFn::new(&env, &wrapper)?);
     let x = errors::guard("workerStep", || x.tensor("workerStep"))?;
     let w = errors::guard("workerStep", || w.tensor("workerStep"))?;
