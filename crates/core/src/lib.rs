@@ -7,6 +7,8 @@ pub mod engine;
 pub mod error;
 pub mod kernels;
 pub mod ops;
+pub mod optim;
+pub mod random;
 pub mod registry;
 pub mod tape;
 pub mod tensor;
