@@ -488,6 +488,11 @@ export declare function truncatedNormal<R extends Rank = Rank>(
   dtype?: 'float32' | 'int32',
   seed?: number,
 ): Tensor<R>;
+export declare function randomStandardNormal<R extends Rank = Rank>(
+  shape: ShapeMap[R],
+  dtype?: 'float32' | 'int32',
+  seed?: number,
+): Tensor<R>;
 
 // ---------------------------------------------------------------------------------------------
 // Arithmetic and logic (broadcasting)

@@ -17,7 +17,9 @@ const ops = Object.assign(
   require('./lib/ops/shape'),
   require('./lib/ops/linalg'),
   require('./lib/ops/nn'),
+  require('./lib/ops/random'),
 );
+const optimizers = require('./lib/optimizers');
 const { losses, Reduction } = require('./lib/ops/losses');
 require('./lib/chain').install(ops);
 // The fused ops live under tf.fused only, as in tfjs.
@@ -43,6 +45,15 @@ const tf = {
   fused,
   losses,
   Reduction,
+  train: optimizers.train,
+  Optimizer: optimizers.Optimizer,
+  SGDOptimizer: optimizers.SGDOptimizer,
+  MomentumOptimizer: optimizers.MomentumOptimizer,
+  RMSPropOptimizer: optimizers.RMSPropOptimizer,
+  AdamOptimizer: optimizers.AdamOptimizer,
+  AdamaxOptimizer: optimizers.AdamaxOptimizer,
+  AdagradOptimizer: optimizers.AdagradOptimizer,
+  AdadeltaOptimizer: optimizers.AdadeltaOptimizer,
   tidy: engine.tidy,
   keep: engine.keep,
   dispose: engine.dispose,
