@@ -67,8 +67,10 @@ class Optimizer {
   getConfig() { return native.optimizerConfig(this._o); }
 
   dispose() {
-    // Slots are freed with the native optimizer when this object is collected; drop them now.
-    native.optimizerSetWeights(this._o, [], []);
+    // Keep the iteration count, drop the slot tensors now rather than at garbage collection.
+    const [names, handles] = native.optimizerGetWeights(this._o);
+    native.optimizerSetWeights(this._o, names.slice(0, 1), handles.slice(0, 1));
+    for (const h of handles) native.dispose(h);
   }
 }
 
