@@ -6,6 +6,8 @@ pub mod attrs;
 pub mod engine;
 pub mod error;
 pub mod kernels;
+pub mod layers;
+pub mod model;
 pub mod ops;
 pub mod optim;
 pub mod random;

@@ -1,0 +1,167 @@
+//! Layers: Keras/tfjs layers as Rust structs built from their JS config objects (camelCase,
+//! tfjs field names and defaults). A layer creates its weights in `build`, computes with ops in
+//! `call` (so the tape records it and gradients flow), and reports its config back exactly.
+
+use crate::error::{Error, Result};
+use crate::tensor::{DType, Tensor, Variable};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+pub mod activations;
+pub mod config;
+pub mod constraints;
+pub mod core;
+pub mod initializers;
+pub mod regularizers;
+
+pub use config::ConfigReader;
+
+/// A shape whose dimensions may be unknown (`None`: the batch, or a free dimension).
+pub type Shape = Vec<Option<usize>>;
+
+pub fn fmt_shape(s: &Shape) -> String {
+    let parts: Vec<String> = s.iter().map(|d| d.map(|v| v.to_string()).unwrap_or_else(|| "null".into())).collect();
+    format!("[{}]", parts.join(","))
+}
+
+/// What a call knows besides its inputs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallContext {
+    /// True inside `fit`/`trainOnBatch` (dropout drops, batch norm uses batch statistics).
+    pub training: bool,
+}
+
+/// A weight of a layer, with what training does to it besides the gradient step.
+#[derive(Clone)]
+pub struct LayerWeight {
+    pub var: Arc<Variable>,
+    pub regularizer: Option<regularizers::Regularizer>,
+    pub constraint: Option<constraints::Constraint>,
+}
+
+impl LayerWeight {
+    pub fn trainable(&self) -> bool {
+        self.var.trainable()
+    }
+}
+
+/// A built-in layer. Layers are shared (`Arc`) between the JS objects and the models that use
+/// them, so every method takes `&self`; `build` creates the weights once.
+pub trait Layer: Send + Sync {
+    /// The Keras/tfjs class name (`Dense`, `Conv2D`, …).
+    fn class_name(&self) -> &'static str;
+    fn name(&self) -> &str;
+    /// `getConfig()`: tfjs's fields, in tfjs's order, camelCase.
+    fn config(&self) -> Value;
+    /// Creates the weights for inputs of these shapes (no-op once built).
+    fn build(&self, input_shapes: &[Shape]) -> Result<()>;
+    fn compute_output_shape(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>>;
+    fn call(&self, inputs: &[Tensor], ctx: &CallContext) -> Result<Vec<Tensor>>;
+    /// All weights, in tfjs order (as created).
+    fn weights(&self) -> Vec<LayerWeight> {
+        Vec::new()
+    }
+    /// The fixed batch input shape given in the config (`inputShape`/`batchInputShape`).
+    fn batch_input_shape(&self) -> Option<Shape> {
+        None
+    }
+}
+
+pub type LayerRef = Arc<dyn Layer>;
+
+/// The fields every layer config may carry (tfjs `LayerArgs`).
+#[derive(Debug, Clone)]
+pub struct BaseConfig {
+    pub name: String,
+    pub trainable: bool,
+    pub batch_input_shape: Option<Shape>,
+    pub dtype: DType,
+}
+
+impl BaseConfig {
+    /// Reads the common fields. `name` is required: the JS side assigns tfjs-style unique
+    /// names (`dense_Dense1`) before building the native layer.
+    pub fn read(r: &mut ConfigReader) -> Result<BaseConfig> {
+        let name = r.string("name")?.ok_or_else(|| Error::arg(r.layer(), "config.name is required"))?;
+        let trainable = r.bool("trainable")?.unwrap_or(true);
+        let input_shape = r.shape("inputShape")?;
+        let batch_size = r.usize("batchSize")?;
+        let batch_input_shape = match (r.shape("batchInputShape")?, input_shape) {
+            (Some(b), _) => Some(b),
+            (None, Some(s)) => {
+                let mut b = vec![batch_size];
+                b.extend(s);
+                Some(b)
+            }
+            (None, None) => None,
+        };
+        let dtype = match r.string("dtype")? {
+            Some(d) => DType::parse(&d).map_err(|_| Error::arg(r.layer(), format!("dtype must be float32, int32 or bool, got '{d}'")))?,
+            None => DType::Float32,
+        };
+        r.skip("inputDType");
+        r.skip("weights");
+        Ok(BaseConfig { name, trainable, batch_input_shape, dtype })
+    }
+
+    /// Appends tfjs's base config fields (after the layer's own, as tfjs orders them).
+    pub fn write(&self, m: &mut Map<String, Value>) {
+        m.insert("name".into(), Value::from(self.name.clone()));
+        m.insert("trainable".into(), Value::from(self.trainable));
+        if let Some(b) = &self.batch_input_shape {
+            m.insert("batchInputShape".into(), shape_value(b));
+        }
+        m.insert("dtype".into(), Value::from(self.dtype.name()));
+    }
+}
+
+pub fn shape_value(s: &Shape) -> Value {
+    Value::Array(s.iter().map(|d| d.map(Value::from).unwrap_or(Value::Null)).collect())
+}
+
+/// Concrete dimensions of a tensor as a `Shape`.
+pub fn shape_of(t: &Tensor) -> Shape {
+    t.shape().iter().map(|&d| Some(d)).collect()
+}
+
+/// Creates a weight variable named `<layer>/<weight>`.
+pub fn make_weight(
+    layer: &str,
+    weight: &str,
+    shape: &[usize],
+    init: &initializers::Initializer,
+    trainable: bool,
+    regularizer: Option<regularizers::Regularizer>,
+    constraint: Option<constraints::Constraint>,
+) -> Result<LayerWeight> {
+    let value = init.init(shape)?;
+    Ok(LayerWeight { var: Variable::new(&value, Some(format!("{layer}/{weight}")), trainable), regularizer, constraint })
+}
+
+/// Checks `n` inputs were given, naming the layer.
+pub fn expect_inputs(layer: &str, given: usize, want: usize) -> Result<()> {
+    if given != want {
+        return Err(Error::arg(layer, format!("expected {want} input(s), got {given}")));
+    }
+    Ok(())
+}
+
+/// The one input shape of a single-input layer.
+pub fn single_shape<'a>(layer: &str, shapes: &'a [Shape]) -> Result<&'a Shape> {
+    expect_inputs(layer, shapes.len(), 1)?;
+    Ok(&shapes[0])
+}
+
+/// Builds a built-in layer from its class name and JS (camelCase) config.
+pub fn from_config(class_name: &str, config: &Value) -> Result<LayerRef> {
+    let mut r = ConfigReader::new(class_name, config)?;
+    let layer: LayerRef = match class_name {
+        "Dense" => Arc::new(core::Dense::from_config(&mut r)?),
+        "Activation" => Arc::new(core::Activation::from_config(&mut r)?),
+        "Flatten" => Arc::new(core::Flatten::from_config(&mut r)?),
+        "Dropout" => Arc::new(core::Dropout::from_config(&mut r)?),
+        other => return Err(Error::arg("layers", format!("unknown layer class '{other}'"))),
+    };
+    r.finish()?;
+    Ok(layer)
+}

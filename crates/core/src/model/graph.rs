@@ -1,0 +1,180 @@
+//! The model graph: nodes in topological order, each a built-in layer, a layer implemented
+//! outside the core (a JS custom layer), or a model input. `forward` evaluates it with ops, so
+//! under a tape the whole pass is recorded.
+
+use crate::error::{Error, Result};
+use crate::layers::{self, CallContext, LayerRef, LayerWeight, Shape};
+use crate::tensor::{fmt_shape, Tensor};
+use std::sync::Arc;
+
+/// A layer implemented outside the core: its `call` runs JS code (on the main thread), whose
+/// ops are recorded on the calling thread's active tape.
+pub trait ForeignLayer: Send + Sync {
+    fn name(&self) -> &str;
+    fn call(&self, inputs: &[Tensor], ctx: &CallContext) -> Result<Vec<Tensor>>;
+    /// Its weights (tracked sub-layers' included), trainable first.
+    fn weights(&self) -> Vec<LayerWeight>;
+}
+
+#[derive(Clone)]
+pub enum NodeLayer {
+    /// A model input of this shape (batch dimension `None`).
+    Input { name: String, shape: Shape },
+    Native(LayerRef),
+    Foreign(Arc<dyn ForeignLayer>),
+}
+
+/// Output `index` of node `node`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TensorRef {
+    pub node: usize,
+    pub index: usize,
+}
+
+#[derive(Clone)]
+pub struct Node {
+    pub layer: NodeLayer,
+    pub inputs: Vec<TensorRef>,
+}
+
+#[derive(Clone)]
+pub struct Graph {
+    pub nodes: Vec<Node>,
+    pub inputs: Vec<usize>,
+    pub outputs: Vec<TensorRef>,
+}
+
+impl Graph {
+    /// Checks that nodes only read earlier nodes and that inputs are Input nodes.
+    pub fn new(nodes: Vec<Node>, inputs: Vec<usize>, outputs: Vec<TensorRef>) -> Result<Graph> {
+        for (i, n) in nodes.iter().enumerate() {
+            for r in &n.inputs {
+                if r.node >= i {
+                    return Err(Error::arg("model", format!("node {i} reads node {}, which does not come before it", r.node)));
+                }
+            }
+        }
+        for &i in &inputs {
+            if !matches!(nodes.get(i).map(|n| &n.layer), Some(NodeLayer::Input { .. })) {
+                return Err(Error::arg("model", format!("model input {i} is not an input node")));
+            }
+        }
+        if outputs.iter().any(|o| o.node >= nodes.len()) {
+            return Err(Error::arg("model", "an output refers to a node that does not exist"));
+        }
+        Ok(Graph { nodes, inputs, outputs })
+    }
+
+    /// The shapes the model's inputs expect (batch dimension `None`).
+    pub fn input_shapes(&self) -> Vec<Shape> {
+        self.inputs
+            .iter()
+            .map(|&i| match &self.nodes[i].layer {
+                NodeLayer::Input { shape, .. } => shape.clone(),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// Runs the graph on `xs` (one tensor per model input).
+    pub fn forward(&self, xs: &[Tensor], ctx: &CallContext) -> Result<Vec<Tensor>> {
+        if xs.len() != self.inputs.len() {
+            return Err(Error::arg("model", format!("expected {} input tensor(s), got {}", self.inputs.len(), xs.len())));
+        }
+        let mut values: Vec<Option<Vec<Tensor>>> = vec![None; self.nodes.len()];
+        for (k, &i) in self.inputs.iter().enumerate() {
+            if let NodeLayer::Input { name, shape } = &self.nodes[i].layer {
+                check_shape(name, shape, &xs[k])?;
+            }
+            values[i] = Some(vec![xs[k].clone()]);
+        }
+        // A value is dropped once its last reader has run, to keep peak memory low.
+        let mut remaining = vec![0usize; self.nodes.len()];
+        for n in &self.nodes {
+            for r in &n.inputs {
+                remaining[r.node] += 1;
+            }
+        }
+        for o in &self.outputs {
+            remaining[o.node] += 1;
+        }
+        for (i, node) in self.nodes.iter().enumerate() {
+            if values[i].is_some() {
+                continue;
+            }
+            let ins = node
+                .inputs
+                .iter()
+                .map(|r| {
+                    values[r.node].as_ref().and_then(|v| v.get(r.index)).cloned().ok_or_else(|| Error::arg("model", format!("node {i} reads a value that was never computed")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let out = match &node.layer {
+                NodeLayer::Input { name, .. } => return Err(Error::arg("model", format!("input '{name}' was not fed"))),
+                NodeLayer::Native(l) => l.call(&ins, ctx)?,
+                NodeLayer::Foreign(l) => l.call(&ins, ctx)?,
+            };
+            values[i] = Some(out);
+            for r in &node.inputs {
+                remaining[r.node] -= 1;
+                if remaining[r.node] == 0 {
+                    values[r.node] = None;
+                }
+            }
+        }
+        self.outputs
+            .iter()
+            .map(|o| values[o.node].as_ref().and_then(|v| v.get(o.index)).cloned().ok_or_else(|| Error::arg("model", "an output was never computed")))
+            .collect()
+    }
+
+    /// Every weight of every layer, once, in node order (trainable and not).
+    pub fn weights(&self) -> Vec<LayerWeight> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for n in &self.nodes {
+            let ws = match &n.layer {
+                NodeLayer::Native(l) => l.weights(),
+                NodeLayer::Foreign(l) => l.weights(),
+                NodeLayer::Input { .. } => continue,
+            };
+            for w in ws {
+                if seen.insert(w.var.id()) {
+                    out.push(w);
+                }
+            }
+        }
+        out
+    }
+
+    /// Builds every native layer for the shapes flowing through the graph.
+    pub fn build(&self) -> Result<Vec<Vec<Shape>>> {
+        let mut shapes: Vec<Vec<Shape>> = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let ins: Vec<Shape> = node.inputs.iter().map(|r| shapes[r.node][r.index].clone()).collect();
+            let out = match &node.layer {
+                NodeLayer::Input { shape, .. } => vec![shape.clone()],
+                NodeLayer::Native(l) => {
+                    l.build(&ins)?;
+                    l.compute_output_shape(&ins)?
+                }
+                // A foreign layer's output shape is only known to its JS code.
+                NodeLayer::Foreign(_) => vec![Vec::new()],
+            };
+            shapes.push(out);
+        }
+        Ok(shapes)
+    }
+}
+
+fn check_shape(name: &str, want: &Shape, x: &Tensor) -> Result<()> {
+    let ok = want.len() == x.rank() && want.iter().zip(x.shape()).all(|(w, &g)| w.map_or(true, |w| w == g));
+    if !ok {
+        return Err(Error::shape(
+            format!("input '{name}'"),
+            format!("shape {}", layers::fmt_shape(want)),
+            format!("shape {}", fmt_shape(x.shape())),
+        ));
+    }
+    Ok(())
+}
