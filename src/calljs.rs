@@ -283,3 +283,24 @@ pub fn call_recorded(f: &std::sync::Arc<JsFn>, tape: &ferrograd_core::tape::Tape
         r
     })
 }
+
+/// Calls a JS layer's wrapper (`(inputHandles, training) => {h, o}`) on the main thread with the
+/// calling thread's tapes installed there, so its ops are recorded where the caller records.
+pub fn call_layer(f: &std::sync::Arc<JsFn>, inputs: Vec<Tensor>, training: bool, what: &str) -> CoreResult<Vec<Tensor>> {
+    let tapes = engine::current_tapes();
+    let (f, what) = (f.clone(), what.to_string());
+    on_main(move |env| {
+        let saved = engine::pause_tapes();
+        for t in &tapes {
+            engine::push_tape(t);
+        }
+        let r = (|| {
+            let args = [handles_array(&env, &inputs)?, to_raw(&env, training)?];
+            let ret = f.call(&env, &args)?;
+            take_results(&env, ret, &what)
+        })();
+        engine::pause_tapes();
+        engine::resume_tapes(saved);
+        r
+    })
+}

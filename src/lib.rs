@@ -5,6 +5,7 @@
 mod calljs;
 mod errors;
 mod exports_engine;
+mod exports_layers;
 mod exports_optim;
 mod exports_tensor;
 mod handle;

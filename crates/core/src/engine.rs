@@ -73,6 +73,11 @@ pub fn resume_tapes(saved: Vec<TapeRef>) {
     });
 }
 
+/// The tapes recording on this thread (to install them on another thread for a call).
+pub fn current_tapes() -> Vec<TapeRef> {
+    TAPES.with(|t| t.borrow().clone())
+}
+
 pub fn is_recording() -> bool {
     TAPES.with(|t| !t.borrow().is_empty())
 }

@@ -59,7 +59,7 @@ impl Dense {
             units,
             activation: read_activation(r, "activation", Act::Linear)?,
             use_bias: r.bool("useBias")?.unwrap_or(true),
-            kernel_initializer: read_initializer(r, "kernelInitializer", "glorotUniform")?,
+            kernel_initializer: read_initializer(r, "kernelInitializer", "glorotNormal")?,
             bias_initializer: read_initializer(r, "biasInitializer", "zeros")?,
             kernel_regularizer: read_regularizer(r, "kernelRegularizer")?,
             bias_regularizer: read_regularizer(r, "biasRegularizer")?,

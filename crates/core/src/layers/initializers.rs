@@ -142,12 +142,9 @@ impl Initializer {
             Initializer::RandomNormal { mean, stddev, seed } => json!({"className": "RandomNormal", "config": {"mean": mean, "stddev": stddev, "seed": seed}}),
             Initializer::RandomUniform { minval, maxval, seed } => json!({"className": "RandomUniform", "config": {"minval": minval, "maxval": maxval, "seed": seed}}),
             Initializer::TruncatedNormal { mean, stddev, seed } => json!({"className": "TruncatedNormal", "config": {"mean": mean, "stddev": stddev, "seed": seed}}),
-            Initializer::VarianceScaling { scale, mode, distribution, seed, class } => {
-                if *class == "VarianceScaling" {
-                    json!({"className": class, "config": {"scale": scale, "mode": mode.name(), "distribution": distribution.name(), "seed": seed}})
-                } else {
-                    json!({"className": class, "config": {"seed": seed}})
-                }
+            // tfjs serializes Glorot/He/LeCun as the VarianceScaling they are.
+            Initializer::VarianceScaling { scale, mode, distribution, seed, .. } => {
+                json!({"className": "VarianceScaling", "config": {"scale": scale, "mode": mode.name(), "distribution": distribution.name(), "seed": seed}})
             }
             Initializer::Orthogonal { gain, seed } => json!({"className": "Orthogonal", "config": {"gain": gain, "seed": seed}}),
             Initializer::Identity { gain } => json!({"className": "Identity", "config": {"gain": gain}}),

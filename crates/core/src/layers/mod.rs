@@ -75,7 +75,8 @@ pub struct BaseConfig {
     pub name: String,
     pub trainable: bool,
     pub batch_input_shape: Option<Shape>,
-    pub dtype: DType,
+    /// Only as given: tfjs writes `dtype` into the config when it was set.
+    pub dtype: Option<DType>,
 }
 
 impl BaseConfig {
@@ -96,8 +97,8 @@ impl BaseConfig {
             (None, None) => None,
         };
         let dtype = match r.string("dtype")? {
-            Some(d) => DType::parse(&d).map_err(|_| Error::arg(r.layer(), format!("dtype must be float32, int32 or bool, got '{d}'")))?,
-            None => DType::Float32,
+            Some(d) => Some(DType::parse(&d).map_err(|_| Error::arg(r.layer(), format!("dtype must be float32, int32 or bool, got '{d}'")))?),
+            None => None,
         };
         r.skip("inputDType");
         r.skip("weights");
@@ -111,7 +112,9 @@ impl BaseConfig {
         if let Some(b) = &self.batch_input_shape {
             m.insert("batchInputShape".into(), shape_value(b));
         }
-        m.insert("dtype".into(), Value::from(self.dtype.name()));
+        if let Some(d) = self.dtype {
+            m.insert("dtype".into(), Value::from(d.name()));
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::layers::{self, CallContext, LayerRef, LayerWeight, Shape};
-use crate::tensor::{fmt_shape, Tensor};
+use crate::tensor::{fmt_shape, Buffer, Tensor};
 use std::sync::Arc;
 
 /// A layer implemented outside the core: its `call` runs JS code (on the main thread), whose
@@ -165,6 +165,64 @@ impl Graph {
         }
         Ok(shapes)
     }
+}
+
+impl Graph {
+    /// Inference in batches of `batch_size` rows, outputs concatenated back (no tape).
+    pub fn predict(&self, xs: &[Tensor], batch_size: usize) -> Result<Vec<Tensor>> {
+        let n = xs.first().map(|x| x.shape().first().copied().unwrap_or(0)).unwrap_or(0);
+        for x in xs {
+            if x.rank() == 0 || x.shape()[0] != n {
+                return Err(Error::shape("predict", format!("inputs with {n} rows each"), fmt_shape(x.shape())));
+            }
+        }
+        let bs = batch_size.max(1);
+        let ctx = CallContext { training: false };
+        crate::engine::without_tapes(|| {
+            if n <= bs {
+                return self.forward(xs, &ctx);
+            }
+            let mut parts: Vec<Vec<Tensor>> = Vec::new();
+            let mut start = 0;
+            while start < n {
+                let end = (start + bs).min(n);
+                let batch = xs.iter().map(|x| slice_rows(x, start, end)).collect::<Result<Vec<_>>>()?;
+                parts.push(self.forward(&batch, &ctx)?);
+                start = end;
+            }
+            (0..self.outputs.len()).map(|k| concat_rows(&parts.iter().map(|p| p[k].clone()).collect::<Vec<_>>())).collect()
+        })
+    }
+}
+
+/// Rows `[start, end)` of `x` (a contiguous copy).
+pub fn slice_rows(x: &Tensor, start: usize, end: usize) -> Result<Tensor> {
+    let row: usize = x.shape()[1..].iter().product();
+    let mut shape = x.shape().to_vec();
+    shape[0] = end - start;
+    let (a, b) = (start * row, end * row);
+    Ok(Tensor::from_buffer(
+        shape,
+        match x.buffer() {
+            Buffer::F32(v) => Buffer::F32(v[a..b].to_vec()),
+            Buffer::I32(v) => Buffer::I32(v[a..b].to_vec()),
+            Buffer::Bool(v) => Buffer::Bool(v[a..b].to_vec()),
+        },
+    ))
+}
+
+/// Concatenates tensors of equal trailing shape along the first axis.
+pub fn concat_rows(parts: &[Tensor]) -> Result<Tensor> {
+    let first = parts.first().ok_or_else(|| Error::arg("predict", "nothing to concatenate"))?;
+    let rows: usize = parts.iter().map(|p| p.shape()[0]).sum();
+    let mut shape = first.shape().to_vec();
+    shape[0] = rows;
+    let buf = match first.buffer() {
+        Buffer::F32(_) => Buffer::F32(parts.iter().flat_map(|p| p.to_f32_vec()).collect()),
+        Buffer::I32(_) => Buffer::I32(parts.iter().flat_map(|p| p.to_i32_vec()).collect()),
+        Buffer::Bool(_) => Buffer::Bool(parts.iter().flat_map(|p| p.cast(crate::tensor::DType::Bool).to_i32_vec().into_iter().map(|v| v as u8).collect::<Vec<_>>()).collect()),
+    };
+    Ok(Tensor::from_buffer(shape, buf))
 }
 
 fn check_shape(name: &str, want: &Shape, x: &Tensor) -> Result<()> {

@@ -1,0 +1,150 @@
+//! Layer and model-graph exports: built-in layers created from JS configs, their shapes,
+//! weights and eager calls, and model graphs assembled from layer nodes.
+
+use crate::calljs::{self, JsFn};
+use crate::errors::guard;
+use crate::handle::{self, JsHandle};
+use ferrograd_core::layers::{self, CallContext, LayerRef, LayerWeight, Shape};
+use ferrograd_core::model::{ForeignLayer, Graph, Node, NodeLayer, TensorRef};
+use ferrograd_core::{Error, Tensor};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use serde_json::Value;
+use std::sync::Arc;
+
+pub struct LayerBox(pub LayerRef);
+
+fn shapes_of(op: &str, v: &Value) -> ferrograd_core::Result<Vec<Shape>> {
+    let bad = || Error::arg(op, format!("expected a list of shapes, got {v}"));
+    let list = v.as_array().ok_or_else(bad)?;
+    list.iter()
+        .map(|s| {
+            s.as_array()
+                .ok_or_else(bad)?
+                .iter()
+                .map(|d| match d {
+                    Value::Null => Ok(None),
+                    d => d.as_u64().map(|x| Some(x as usize)).ok_or_else(bad),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn shapes_value(shapes: &[Shape]) -> Value {
+    Value::Array(shapes.iter().map(layers::shape_value).collect())
+}
+
+#[napi(js_name = "layerCreate")]
+pub fn layer_create(class_name: String, config: Value) -> Result<External<LayerBox>> {
+    guard(&class_name, || Ok(External::new(LayerBox(layers::from_config(&class_name, &config)?))))
+}
+
+#[napi(js_name = "layerConfig")]
+pub fn layer_config(l: &External<LayerBox>) -> Value {
+    l.0.config()
+}
+
+#[napi(js_name = "layerBatchInputShape")]
+pub fn layer_batch_input_shape(l: &External<LayerBox>) -> Value {
+    l.0.batch_input_shape().map(|s| layers::shape_value(&s)).unwrap_or(Value::Null)
+}
+
+#[napi(js_name = "layerBuild")]
+pub fn layer_build(l: &External<LayerBox>, shapes: Value) -> Result<()> {
+    let name = l.0.name().to_string();
+    guard(&name, || l.0.build(&shapes_of(&name, &shapes)?))
+}
+
+#[napi(js_name = "layerOutputShape")]
+pub fn layer_output_shape(l: &External<LayerBox>, shapes: Value) -> Result<Value> {
+    let name = l.0.name().to_string();
+    guard(&name, || Ok(shapes_value(&l.0.compute_output_shape(&shapes_of(&name, &shapes)?)?)))
+}
+
+#[napi(js_name = "layerCall")]
+pub fn layer_call(env: Env, l: &External<LayerBox>, inputs: Array, training: bool) -> Result<Vec<JsHandle>> {
+    let name = l.0.name().to_string();
+    let xs = handle::tensors_of(&env, &inputs, &name)?;
+    guard(&name, || Ok(l.0.call(&xs, &CallContext { training })?.into_iter().map(handle::wrap).collect()))
+}
+
+/// The layer's weights as variable handles, in tfjs order (as created).
+#[napi(js_name = "layerWeights")]
+pub fn layer_weights(l: &External<LayerBox>) -> Vec<JsHandle> {
+    l.0.weights().into_iter().map(|w| handle::wrap_variable(w.var)).collect()
+}
+
+/// A JS layer inside a native graph: its `call` runs on the main thread through `wrapper`
+/// (`(inputHandles, training) => {h, o}`), recorded on the calling thread's tape.
+struct JsLayer {
+    name: String,
+    wrapper: Arc<JsFn>,
+    weights: Vec<LayerWeight>,
+}
+
+impl ForeignLayer for JsLayer {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn call(&self, inputs: &[Tensor], ctx: &CallContext) -> ferrograd_core::Result<Vec<Tensor>> {
+        calljs::call_layer(&self.wrapper, inputs.to_vec(), ctx.training, &self.name)
+    }
+    fn weights(&self) -> Vec<LayerWeight> {
+        self.weights.clone()
+    }
+}
+
+pub struct GraphBox(pub Arc<Graph>);
+
+fn to_ref(p: &[u32]) -> TensorRef {
+    TensorRef { node: p.first().copied().unwrap_or(0) as usize, index: p.get(1).copied().unwrap_or(0) as usize }
+}
+
+fn refs_of(o: &Object) -> Result<Vec<TensorRef>> {
+    let arr: Option<Vec<Vec<u32>>> = o.get("inputs")?;
+    Ok(arr.unwrap_or_default().iter().map(|p| to_ref(p)).collect())
+}
+
+/// Builds a graph from node specs: `{input: {name, shape}}`, `{layer, inputs: [[node, index]]}`
+/// or `{js: wrapper, name, weights: [variableHandles], inputs}`; `inputs`/`outputs` index nodes.
+#[napi(js_name = "graphCreate")]
+pub fn graph_create(env: Env, nodes: Vec<Object>, inputs: Vec<u32>, outputs: Vec<Vec<u32>>) -> Result<External<GraphBox>> {
+    let mut out = Vec::with_capacity(nodes.len());
+    for (i, n) in nodes.iter().enumerate() {
+        let what = format!("model node {i}");
+        let node_inputs = refs_of(n)?;
+        let layer = if let Some(spec) = n.get::<Value>("input")? {
+            let name = spec.get("name").and_then(Value::as_str).unwrap_or("input").to_string();
+            let shape = guard(&what, || shapes_of(&what, &Value::Array(vec![spec.get("shape").cloned().unwrap_or(Value::Null)])))?.remove(0);
+            NodeLayer::Input { name, shape }
+        } else if let Some(l) = n.get::<&External<LayerBox>>("layer")? {
+            NodeLayer::Native(l.0.clone())
+        } else if let Some(f) = n.get::<Function>("js")? {
+            let name: String = n.get("name")?.unwrap_or_default();
+            let ws: Vec<Unknown> = n.get("weights")?.unwrap_or_default();
+            let mut weights = Vec::with_capacity(ws.len());
+            for w in ws {
+                let h = unsafe { handle::H::from_napi_value(env.raw(), w.raw()) }?;
+                let var = guard(&name, || h.variable(&name))?;
+                weights.push(LayerWeight { var, regularizer: None, constraint: None });
+            }
+            NodeLayer::Foreign(Arc::new(JsLayer { name, wrapper: Arc::new(JsFn::new(&env, &f)?), weights }))
+        } else {
+            return Err(napi::Error::from_reason(format!("{what}: expected an input, layer or js node")));
+        };
+        out.push(Node { layer, inputs: node_inputs });
+    }
+    let outputs = outputs.iter().map(|p| to_ref(p)).collect();
+    let g = guard("model", || Graph::new(out, inputs.into_iter().map(|i| i as usize).collect(), outputs))?;
+    guard("model", || g.build().map(|_| ()))?;
+    Ok(External::new(GraphBox(Arc::new(g))))
+}
+
+/// Runs the graph on the main thread (inference), in batches of `batch_size` rows.
+#[napi(js_name = "graphPredict")]
+pub fn graph_predict(env: Env, g: &External<GraphBox>, xs: Array, batch_size: u32) -> Result<Vec<JsHandle>> {
+    let xs = handle::tensors_of(&env, &xs, "predict")?;
+    guard("predict", || Ok(g.0.predict(&xs, batch_size as usize)?.into_iter().map(handle::wrap).collect()))
+}
+
