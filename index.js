@@ -20,6 +20,10 @@ const ops = Object.assign(
   require('./lib/ops/random'),
 );
 const optimizers = require('./lib/optimizers');
+const { layers } = require('./lib/layers');
+const models = require('./lib/models/model');
+const { initializers } = require('./lib/layers/initializers');
+layers.inputLayer = (config) => new models.InputLayer(config);
 const { losses, Reduction } = require('./lib/ops/losses');
 require('./lib/chain').install(ops);
 // The fused ops live under tf.fused only, as in tfjs.
@@ -46,6 +50,14 @@ const tf = {
   losses,
   Reduction,
   train: optimizers.train,
+  layers,
+  initializers,
+  input: models.input,
+  model: models.model,
+  sequential: models.sequential,
+  Sequential: models.Sequential,
+  LayersModel: models.LayersModel,
+  Model: models.LayersModel,
   Optimizer: optimizers.Optimizer,
   SGDOptimizer: optimizers.SGDOptimizer,
   MomentumOptimizer: optimizers.MomentumOptimizer,

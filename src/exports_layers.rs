@@ -148,3 +148,22 @@ pub fn graph_predict(env: Env, g: &External<GraphBox>, xs: Array, batch_size: u3
     guard("predict", || Ok(g.0.predict(&xs, batch_size as usize)?.into_iter().map(handle::wrap).collect()))
 }
 
+
+/// Draws a weight tensor from an initializer spec (`{className, config}` or an identifier).
+#[napi]
+pub fn initialize(spec: Value, shape: Vec<i64>) -> Result<JsHandle> {
+    guard("initializer", || {
+        let init = layers::initializers::Initializer::parse("initializer", &spec)?;
+        let shape = shape
+            .into_iter()
+            .map(|d| if d < 0 { Err(Error::arg("initializer", format!("shape dimensions must be non-negative, got {d}"))) } else { Ok(d as usize) })
+            .collect::<ferrograd_core::Result<Vec<_>>>()?;
+        Ok(handle::wrap(init.init(&shape)?))
+    })
+}
+
+/// The class names `layerCreate` accepts.
+#[napi(js_name = "layerClassNames")]
+pub fn layer_class_names() -> Vec<String> {
+    layers::class_names().iter().map(|s| s.to_string()).collect()
+}

@@ -155,16 +155,33 @@ pub fn single_shape<'a>(layer: &str, shapes: &'a [Shape]) -> Result<&'a Shape> {
     Ok(&shapes[0])
 }
 
+type Factory = fn(&mut ConfigReader) -> Result<LayerRef>;
+
+fn make<L: Layer + 'static>(f: fn(&mut ConfigReader) -> Result<L>) -> impl Fn(&mut ConfigReader) -> Result<LayerRef> {
+    move |r| Ok(Arc::new(f(r)?) as LayerRef)
+}
+
+/// Every built-in layer class, by its Keras/tfjs class name. The JS factories
+/// (`tf.layers.dense`, …) are generated from this table.
+static CLASSES: &[(&str, Factory)] = &[
+    ("Dense", |r| make(core::Dense::from_config)(r)),
+    ("Activation", |r| make(core::Activation::from_config)(r)),
+    ("Flatten", |r| make(core::Flatten::from_config)(r)),
+    ("Dropout", |r| make(core::Dropout::from_config)(r)),
+];
+
+pub fn class_names() -> Vec<&'static str> {
+    CLASSES.iter().map(|(n, _)| *n).collect()
+}
+
 /// Builds a built-in layer from its class name and JS (camelCase) config.
 pub fn from_config(class_name: &str, config: &Value) -> Result<LayerRef> {
+    let (_, factory) = CLASSES
+        .iter()
+        .find(|(n, _)| *n == class_name)
+        .ok_or_else(|| Error::arg("layers", format!("unknown layer class '{class_name}'")))?;
     let mut r = ConfigReader::new(class_name, config)?;
-    let layer: LayerRef = match class_name {
-        "Dense" => Arc::new(core::Dense::from_config(&mut r)?),
-        "Activation" => Arc::new(core::Activation::from_config(&mut r)?),
-        "Flatten" => Arc::new(core::Flatten::from_config(&mut r)?),
-        "Dropout" => Arc::new(core::Dropout::from_config(&mut r)?),
-        other => return Err(Error::arg("layers", format!("unknown layer class '{other}'"))),
-    };
+    let layer = factory(&mut r)?;
     r.finish()?;
     Ok(layer)
 }

@@ -1,0 +1,306 @@
+'use strict';
+// Models: tf.input / tf.model (functional DAGs), tf.sequential, and the LayersModel surface
+// (layers, weights, summary, predict). The graph runs natively; JS layers in it are called
+// back on the main thread.
+
+const native = require('../native');
+const { Tensor, wrap } = require('../tensor');
+const { Layer, NativeLayer, toList } = require('../layers/layer');
+const { SymbolicTensor } = require('../layers/symbolic');
+const { uid } = require('../layers/naming');
+const { runScoped } = require('../engine');
+const { convertToTensor } = require('../convert');
+
+class InputLayer extends Layer {
+  constructor(config = {}) {
+    super({ ...config, name: config.name != null ? config.name : uid('input') });
+    if (this.batchInputShape == null) throw new Error('InputLayer: an inputShape or batchInputShape is required');
+    this.built = true;
+    const out = new SymbolicTensor(this.dtype, this.batchInputShape.slice(), this, [], 0, this.name);
+    this.inboundNodes.push({ layer: this, inputs: [], outputs: [out], kwargs: {} });
+    out.node = this.inboundNodes[0];
+    this.output = out;
+  }
+  static get className() { return 'InputLayer'; }
+  getConfig() {
+    return { batchInputShape: this.batchInputShape, dtype: this.dtype, sparse: false, name: this.name };
+  }
+}
+
+/** tf.input({shape | batchShape, name, dtype}). */
+function input(config = {}) {
+  if (config.shape == null && config.batchShape == null) throw new Error('input: give shape or batchShape');
+  if (config.shape != null && config.batchShape != null) throw new Error('input: give only one of shape and batchShape');
+  const batchInputShape = config.batchShape != null ? config.batchShape : [null, ...config.shape];
+  const layer = new InputLayer({ batchInputShape, name: config.name, dtype: config.dtype });
+  return layer.output;
+}
+
+// The wrapper through which native code calls a JS layer: handles in, {h, o} out.
+function jsLayerWrapper(layer, multiInput) {
+  return (handles, training) => {
+    const { result, scope } = runScoped(() => {
+      const xs = handles.map(wrap);
+      const out = layer.call(multiInput ? xs : xs[0], { training });
+      return toList(out);
+    });
+    const fresh = new Set(scope.map((t) => t.h));
+    const returned = new Set(result.map((t) => t.h));
+    for (const t of scope) if (!returned.has(t.h) && !t.kept) native.dispose(t.h);
+    for (const t of result) if (!(t instanceof Tensor)) throw new Error(`${layer.name}.call must return a Tensor or an array of Tensors`);
+    return { h: result.map((t) => t.h), o: result.map((t) => fresh.has(t.h)) };
+  };
+}
+
+class LayersModel extends Layer {
+  constructor(args = {}) {
+    super({ name: args.name != null ? args.name : uid('model') });
+    if (args.inputs != null && args.outputs != null) this._initGraph(toList(args.inputs), toList(args.outputs));
+    this.stopTraining = false;
+    this.isTraining = false;
+  }
+  static get className() { return 'Model'; }
+
+  _initGraph(inputs, outputs) {
+    for (const t of [...inputs, ...outputs]) {
+      if (!(t instanceof SymbolicTensor)) throw new Error(`${this.name}: inputs and outputs must be SymbolicTensors (from tf.input and layer.apply)`);
+    }
+    for (const t of inputs) {
+      if (!(t.sourceLayer instanceof InputLayer)) throw new Error(`${this.name}: every input must come from tf.input()`);
+    }
+    this.inputs = inputs;
+    this.outputs = outputs;
+    // Nodes reachable backwards from the outputs, ordered so every node follows its inputs.
+    const order = [];
+    const seen = new Set();
+    const visit = (node) => {
+      if (seen.has(node)) return;
+      seen.add(node);
+      for (const t of node.inputs) visit(t.node);
+      order.push(node);
+    };
+    for (const t of outputs) visit(t.node);
+    for (const t of inputs) {
+      if (!seen.has(t.node)) throw new Error(`${this.name}: input ${t.name} is not connected to the outputs`);
+    }
+    for (const node of order) {
+      if (node.layer instanceof InputLayer && !inputs.includes(node.outputs[0])) {
+        throw new Error(`${this.name}: the graph needs input ${node.outputs[0].name}, which is not among the model's inputs`);
+      }
+    }
+    this._nodes = order;
+    this.layers = [];
+    for (const n of order) if (!this.layers.includes(n.layer)) this.layers.push(n.layer);
+    this._native = null;
+    this.built = true;
+  }
+
+  get inputLayers() { return this.inputs.map((t) => t.sourceLayer); }
+  get outputLayers() { return this.outputs.map((t) => t.sourceLayer); }
+  get outputShape() { return this.outputs.length === 1 ? this.outputs[0].shape : this.outputs.map((o) => o.shape); }
+  get inputShape() { return this.inputs.length === 1 ? this.inputs[0].shape : this.inputs.map((o) => o.shape); }
+
+  get weights() {
+    const out = [];
+    const seen = new Set();
+    for (const l of this.layers || []) for (const w of l.weights) if (!seen.has(w)) { seen.add(w); out.push(w); }
+    return out;
+  }
+  get trainableWeights() {
+    if (!this.trainable_) return [];
+    const out = [];
+    for (const l of this.layers || []) out.push(...l.trainableWeights);
+    return [...new Set(out)];
+  }
+  get nonTrainableWeights() {
+    const t = new Set(this.trainableWeights);
+    return this.weights.filter((w) => !t.has(w));
+  }
+  // tfjs orders model weights trainable first.
+  getWeights() { return [...this.trainableWeights, ...this.nonTrainableWeights].map((w) => w.clone()); }
+  setWeights(weights) {
+    const ws = [...this.trainableWeights, ...this.nonTrainableWeights];
+    if (!Array.isArray(weights) || weights.length !== ws.length) {
+      throw new Error(`${this.name}.setWeights: expected ${ws.length} weight(s), got ${Array.isArray(weights) ? weights.length : typeof weights}`);
+    }
+    ws.forEach((w, i) => {
+      if (JSON.stringify(w.shape) !== JSON.stringify(weights[i].shape)) {
+        throw new Error(`${this.name}.setWeights: weight ${i} (${w.name}) has shape [${w.shape}], got [${weights[i].shape}]`);
+      }
+    });
+    ws.forEach((w, i) => w.assign(weights[i]));
+  }
+
+  getLayer(nameOrIndex, index) {
+    if (typeof nameOrIndex === 'number') index = nameOrIndex;
+    if (index != null) {
+      if (index < 0 || index >= this.layers.length) throw new Error(`getLayer: index ${index} is out of range (the model has ${this.layers.length} layers)`);
+      return this.layers[index];
+    }
+    const l = this.layers.find((x) => x.name === nameOrIndex);
+    if (!l) throw new Error(`getLayer: no layer named '${nameOrIndex}' (layers: ${this.layers.map((x) => x.name).join(', ')})`);
+    return l;
+  }
+
+  /** The native graph (built once per model topology). */
+  _graph() {
+    if (this._native) return this._native;
+    this._ensureBuilt();
+    const index = new Map();
+    const specs = [];
+    const inputIdx = [];
+    this._nodes.forEach((node, i) => {
+      index.set(node, i);
+      const refs = node.inputs.map((t) => [index.get(t.node), t.outputIndex]);
+      const layer = node.layer;
+      if (layer instanceof InputLayer) {
+        specs.push({ input: { name: layer.name, shape: layer.batchInputShape } });
+        inputIdx.push(i);
+      } else if (layer instanceof NativeLayer) {
+        specs.push({ layer: layer._n, inputs: refs });
+      } else {
+        specs.push({ js: jsLayerWrapper(layer, node.inputs.length > 1), name: layer.name, weights: layer.weights.map((w) => w.h), inputs: refs });
+      }
+    });
+    const order = this.inputs.map((t) => index.get(t.node));
+    const outputs = this.outputs.map((t) => [index.get(t.node), t.outputIndex]);
+    void inputIdx;
+    this._native = native.graphCreate(specs, order, outputs);
+    for (const l of this.layers) if (l instanceof NativeLayer) l._fetchWeights();
+    return this._native;
+  }
+
+  _ensureBuilt() {
+    if (!this._nodes) throw new Error(`${this.name}: the model has no layers yet`);
+  }
+
+  _inputTensors(x, op) {
+    const list = x instanceof Tensor || !Array.isArray(x) ? [x] : x;
+    if (list.length !== this.inputs.length) {
+      throw new Error(`${op}: the model expects ${this.inputs.length} input tensor(s), but got ${list.length}`);
+    }
+    return list.map((t, i) => {
+      const tt = convertToTensor(t, `x[${i}]`, op);
+      const want = this.inputs[i].shape;
+      const got = tt.shape;
+      const ok = want.length === got.length && want.every((d, k) => d == null || d === got[k]);
+      if (!ok) {
+        throw new Error(`${op}: input ${i} of ${this.name} (${this.inputs[i].name}) expected shape [${want.map((d) => (d == null ? 'null' : d))}], but got [${got}]`);
+      }
+      return tt;
+    });
+  }
+
+  predict(x, args = {}) {
+    const batchSize = args.batchSize == null ? 32 : args.batchSize;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`predict: batchSize must be a positive integer, got ${batchSize}`);
+    const xs = this._inputTensors(x, 'predict');
+    const outs = native.graphPredict(this._graph(), xs.map((t) => t.h), batchSize).map(wrap);
+    return outs.length === 1 ? outs[0] : outs;
+  }
+  predictOnBatch(x) {
+    const xs = this._inputTensors(x, 'predictOnBatch');
+    return this.predict(xs.length === 1 ? xs[0] : xs, { batchSize: xs[0].shape[0] || 1 });
+  }
+
+  /** Calling a model like a layer: eagerly on tensors, or as a node on SymbolicTensors. */
+  call(inputs, kwargs = {}) {
+    const xs = toList(inputs);
+    const env = new Map();
+    this.inputs.forEach((t, i) => env.set(t, xs[i]));
+    for (const node of this._nodes) {
+      if (node.layer instanceof InputLayer) continue;
+      const ins = node.inputs.map((t) => env.get(t));
+      const out = toList(node.layer.call(ins.length === 1 ? ins[0] : ins, kwargs));
+      node.outputs.forEach((o, i) => env.set(o, out[i]));
+    }
+    const outs = this.outputs.map((t) => env.get(t));
+    return outs.length === 1 ? outs[0] : outs;
+  }
+  computeOutputShape() { return this.outputShape; }
+
+  countParams() { return this.weights.reduce((n, w) => n + w.size, 0); }
+
+  summary(lineLength, positions, printFn = console.log) {
+    require('./summary').printSummary(this, lineLength, positions, printFn);
+  }
+
+  getConfig() {
+    return { name: this.name, layers: this.layers.map((l) => ({ className: l.getClassName(), config: l.getConfig() })) };
+  }
+
+  dispose() {
+    let n = 0;
+    for (const l of this.layers || []) { n += l.weights.length; l.dispose(); }
+    this._native = null;
+    return { refCountAfterDispose: 0, numDisposedVariables: n };
+  }
+}
+
+class Sequential extends LayersModel {
+  constructor(args = {}) {
+    super({ name: args.name != null ? args.name : uid('sequential_') });
+    this.layers = [];
+    for (const l of args.layers || []) this.add(l);
+  }
+  static get className() { return 'Sequential'; }
+
+  add(layer) {
+    if (!(layer instanceof Layer)) throw new Error(`Sequential.add: expected a layer, got ${layer === null ? 'null' : typeof layer}`);
+    if (layer instanceof InputLayer) {
+      if (this.layers.length > 0) throw new Error('Sequential.add: an InputLayer can only be the first layer');
+      this._input = layer.output;
+      this._last = layer.output;
+      this.layers = [];
+      return;
+    }
+    if (this._last == null) {
+      if (layer.batchInputShape == null) {
+        this._pending = this._pending || [];
+        if (this.layers.length === 0 && layer instanceof LayersModel && layer.inputs) {
+          this._input = input({ batchShape: layer.inputs[0].shape });
+          this._last = this._input;
+        } else {
+          throw new Error(`Sequential.add: the first layer (${layer.name}) needs an inputShape, batchInputShape or inputDim`);
+        }
+      } else {
+        this._input = input({ batchShape: layer.batchInputShape, name: `${layer.name}_input`, dtype: layer._config.dtype });
+        this._last = this._input;
+      }
+    }
+    const out = layer.apply(this._last);
+    if (Array.isArray(out)) throw new Error(`Sequential.add: layer ${layer.name} has several outputs; use the functional API (tf.model)`);
+    this._last = out;
+    this.layers.push(layer);
+    this._initGraph([this._input], [this._last]);
+    this.layers = this.layers.filter((l) => !(l instanceof InputLayer));
+  }
+
+  pop() {
+    if (this.layers.length === 0) throw new Error('Sequential.pop: there are no layers in the model');
+    this.layers.pop();
+    const remaining = this.layers;
+    this.layers = [];
+    this._last = this._input;
+    for (const l of remaining) {
+      l.inboundNodes = [];
+      this._last = l.apply(this._last);
+      this.layers.push(l);
+    }
+    if (remaining.length > 0) {
+      this._initGraph([this._input], [this._last]);
+      this.layers = this.layers.filter((l) => !(l instanceof InputLayer));
+    } else {
+      this._nodes = null;
+      this._native = null;
+    }
+  }
+}
+
+function sequential(config = {}) { return new Sequential(config); }
+function model(args) {
+  if (args == null || args.inputs == null || args.outputs == null) throw new Error('model: expected {inputs, outputs, name?}');
+  return new LayersModel(args);
+}
+
+module.exports = { InputLayer, input, LayersModel, Sequential, sequential, model };
