@@ -9,6 +9,7 @@ pub mod matmul;
 pub mod nn;
 pub mod reduce;
 pub mod shape;
+pub mod softmax;
 pub mod unary;
 
 pub fn register_all(r: &mut Registry) {

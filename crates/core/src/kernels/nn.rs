@@ -1,5 +1,8 @@
-//! Neural-network kernels: softmax, convolutions, pooling, normalisation, resizing.
+//! Neural-network kernels: softmax, convolutions, pooling, normalisation, resizing. Each family
+//! lives in its own module; this one registers them all.
 
 use crate::registry::Registry;
 
-pub fn register(_r: &mut Registry) {}
+pub fn register(r: &mut Registry) {
+    super::softmax::register(r);
+}
