@@ -5,6 +5,10 @@ use crate::registry::Registry;
 use rayon::prelude::*;
 
 pub mod binary;
+pub mod conv;
+pub mod conv_depthwise;
+pub mod conv_gemm;
+pub mod conv_info;
 pub mod matmul;
 pub mod nn;
 pub mod reduce;

@@ -5,4 +5,6 @@ use crate::registry::Registry;
 
 pub fn register(r: &mut Registry) {
     super::softmax::register(r);
+    super::conv::register(r);
+    super::conv_depthwise::register(r);
 }
