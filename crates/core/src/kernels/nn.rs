@@ -7,4 +7,7 @@ pub fn register(r: &mut Registry) {
     super::softmax::register(r);
     super::conv::register(r);
     super::conv_depthwise::register(r);
+    super::pool::register(r);
+    super::norm::register(r);
+    super::image::register(r);
 }
