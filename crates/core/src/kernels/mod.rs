@@ -5,10 +5,18 @@ use crate::registry::Registry;
 use rayon::prelude::*;
 
 pub mod binary;
+pub mod conv;
+pub mod conv_depthwise;
+pub mod conv_gemm;
+pub mod conv_info;
+pub mod image;
 pub mod matmul;
 pub mod nn;
+pub mod norm;
+pub mod pool;
 pub mod reduce;
 pub mod shape;
+pub mod softmax;
 pub mod unary;
 
 pub fn register_all(r: &mut Registry) {
@@ -68,3 +76,5 @@ pub fn strides(shape: &[usize]) -> Vec<usize> {
 
 #[cfg(test)]
 mod tests_basic;
+#[cfg(test)]
+mod tests_nn;
