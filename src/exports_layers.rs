@@ -81,6 +81,7 @@ struct JsLayer {
     name: String,
     wrapper: Arc<JsFn>,
     weights: Vec<LayerWeight>,
+    shapes: Vec<Shape>,
 }
 
 impl ForeignLayer for JsLayer {
@@ -92,6 +93,9 @@ impl ForeignLayer for JsLayer {
     }
     fn weights(&self) -> Vec<LayerWeight> {
         self.weights.clone()
+    }
+    fn output_shapes(&self) -> Vec<Shape> {
+        self.shapes.clone()
     }
 }
 
@@ -129,7 +133,9 @@ pub fn graph_create(env: Env, nodes: Vec<Object>, inputs: Vec<u32>, outputs: Vec
                 let var = guard(&name, || h.variable(&name))?;
                 weights.push(LayerWeight { var, regularizer: None, constraint: None });
             }
-            NodeLayer::Foreign(Arc::new(JsLayer { name, wrapper: Arc::new(JsFn::new(&env, &f)?), weights }))
+            let shapes_spec = n.get::<Value>("shapes")?.unwrap_or(Value::Array(vec![]));
+            let shapes = guard(&name, || shapes_of(&name, &shapes_spec))?;
+            NodeLayer::Foreign(Arc::new(JsLayer { name, wrapper: Arc::new(JsFn::new(&env, &f)?), weights, shapes }))
         } else {
             return Err(napi::Error::from_reason(format!("{what}: expected an input, layer or js node")));
         };

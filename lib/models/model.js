@@ -159,7 +159,7 @@ class LayersModel extends Layer {
       } else if (layer instanceof NativeLayer) {
         specs.push({ layer: layer._n, inputs: refs });
       } else {
-        specs.push({ js: jsLayerWrapper(layer, node.inputs.length > 1), name: layer.name, weights: layer.weights.map((w) => w.h), inputs: refs });
+        specs.push({ js: jsLayerWrapper(layer, node.inputs.length > 1), name: layer.name, weights: layer.weights.map((w) => w.h), shapes: node.outputs.map((o) => o.shape), inputs: refs });
       }
     });
     const order = this.inputs.map((t) => index.get(t.node));

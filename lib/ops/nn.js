@@ -127,7 +127,9 @@ function pool(input, windowShape, poolingType, pad, dilations, strides, dimRound
 
 function batchNorm(x, mean, variance, offset, scale, varianceEpsilon = 0.001) {
   const inputs = { x: T(x, 'x', 'batchNorm'), mean: T(mean, 'mean', 'batchNorm'), variance: T(variance, 'variance', 'batchNorm') };
+  // The kernel takes offset before scale: a scale alone needs a zero offset.
   if (offset != null) inputs.offset = T(offset, 'offset', 'batchNorm');
+  else if (scale != null) inputs.offset = require('./creation').zerosLike(inputs.mean);
   if (scale != null) inputs.scale = T(scale, 'scale', 'batchNorm');
   return runKernel('FusedBatchNorm', inputs, { varianceEpsilon });
 }

@@ -14,6 +14,8 @@ pub trait ForeignLayer: Send + Sync {
     fn call(&self, inputs: &[Tensor], ctx: &CallContext) -> Result<Vec<Tensor>>;
     /// Its weights (tracked sub-layers' included), trainable first.
     fn weights(&self) -> Vec<LayerWeight>;
+    /// Its output shapes, as its JS `computeOutputShape` gave them.
+    fn output_shapes(&self) -> Vec<Shape>;
 }
 
 #[derive(Clone)]
@@ -158,8 +160,7 @@ impl Graph {
                     l.build(&ins)?;
                     l.compute_output_shape(&ins)?
                 }
-                // A foreign layer's output shape is only known to its JS code.
-                NodeLayer::Foreign(_) => vec![Vec::new()],
+                NodeLayer::Foreign(l) => l.output_shapes(),
             };
             shapes.push(out);
         }
