@@ -68,3 +68,5 @@ pub fn strides(shape: &[usize]) -> Vec<usize> {
 
 #[cfg(test)]
 mod tests_basic;
+#[cfg(test)]
+mod tests_shape;
