@@ -101,3 +101,37 @@ pub fn broadcast_to(x: &Tensor, shape: &[usize]) -> Result<Tensor> {
 pub fn run(kernel: &str, inputs: &[Tensor], attrs: &Attrs) -> Result<Vec<Tensor>> {
     run_kernel(kernel, inputs, attrs)
 }
+
+pub fn concat(xs: &[Tensor], axis: i64) -> Result<Tensor> {
+    run1("Concat", xs, &Attrs::new().with("axis", axis))
+}
+/// Splits `x` along `axis` into pieces of the given sizes (tfjs `SplitV`).
+pub fn split(x: &Tensor, sizes: &[usize], axis: i64) -> Result<Vec<Tensor>> {
+    run_kernel("SplitV", std::slice::from_ref(x), &Attrs::new().with("numOrSizeSplits", sizes.to_vec()).with("axis", axis))
+}
+pub fn stack(xs: &[Tensor], axis: i64) -> Result<Tensor> {
+    run1("Pack", xs, &Attrs::new().with("axis", axis))
+}
+pub fn unstack(x: &Tensor, axis: i64) -> Result<Vec<Tensor>> {
+    run_kernel("Unpack", std::slice::from_ref(x), &Attrs::new().with("axis", axis))
+}
+pub fn slice(x: &Tensor, begin: &[usize], size: &[usize]) -> Result<Tensor> {
+    run1("Slice", std::slice::from_ref(x), &Attrs::new().with("begin", begin.to_vec()).with("size", size.to_vec()))
+}
+/// Pads with `value`; `paddings[d] = [before, after]` (tfjs `PadV2`).
+pub fn pad(x: &Tensor, paddings: &[[usize; 2]], value: f32) -> Result<Tensor> {
+    let p: Vec<Vec<usize>> = paddings.iter().map(|p| p.to_vec()).collect();
+    run1("PadV2", std::slice::from_ref(x), &Attrs::new().with("paddings", p).with("constantValue", value as f64))
+}
+pub fn reverse(x: &Tensor, dims: &[usize]) -> Result<Tensor> {
+    run1("Reverse", std::slice::from_ref(x), &Attrs::new().with("dims", dims.to_vec()))
+}
+pub fn gather(x: &Tensor, indices: &Tensor, axis: i64, batch_dims: i64) -> Result<Tensor> {
+    run1("GatherV2", &[x.clone(), indices.clone()], &Attrs::new().with("axis", axis).with("batchDims", batch_dims))
+}
+pub fn unsorted_segment_sum(x: &Tensor, segment_ids: &Tensor, num_segments: usize) -> Result<Tensor> {
+    run1("UnsortedSegmentSum", &[x.clone(), segment_ids.clone()], &Attrs::new().with("numSegments", num_segments))
+}
+pub fn cumsum(x: &Tensor, axis: i64, exclusive: bool, reverse: bool) -> Result<Tensor> {
+    run1("Cumsum", std::slice::from_ref(x), &Attrs::new().with("axis", axis).with("exclusive", exclusive).with("reverse", reverse))
+}

@@ -78,3 +78,5 @@ pub fn strides(shape: &[usize]) -> Vec<usize> {
 mod tests_basic;
 #[cfg(test)]
 mod tests_nn;
+#[cfg(test)]
+mod tests_shape;
