@@ -1189,3 +1189,161 @@ export declare namespace util {
 /** The namespace itself, for `import tf from 'ferrograd'`. */
 declare const tf: typeof import('./index.js');
 export default tf;
+
+// ---------------------------------------------------------------------------------------------
+// Layers and models
+// ---------------------------------------------------------------------------------------------
+
+/** A shape whose dimensions may be unknown (null), as layers see their inputs. */
+export type Shape = Array<number | null>;
+
+/** A placeholder flowing through `Layer.apply` while a model is being defined. */
+export declare class SymbolicTensor {
+  readonly dtype: DataType;
+  readonly shape: Shape;
+  readonly name: string;
+  readonly rank: number;
+  readonly id: number;
+  readonly sourceLayer: layers.Layer;
+  readonly outputIndex: number;
+}
+
+export interface LayerArgs {
+  name?: string;
+  trainable?: boolean;
+  inputShape?: Shape;
+  batchInputShape?: Shape;
+  batchSize?: number;
+  inputDim?: number;
+  dtype?: DataType;
+}
+
+export interface Kwargs {
+  training?: boolean;
+  [key: string]: unknown;
+}
+
+
+export declare namespace initializers {
+  class Initializer {
+    readonly className: string;
+    getClassName(): string;
+    getConfig(): ConfigDict;
+    apply(shape: number[], dtype?: DataType): Tensor;
+  }
+  interface SeedArgs { seed?: number }
+  function zeros(): Initializer;
+  function ones(): Initializer;
+  function constant(args: { value: number }): Initializer;
+  function randomNormal(args: { mean?: number; stddev?: number; seed?: number }): Initializer;
+  function randomUniform(args: { minval?: number; maxval?: number; seed?: number }): Initializer;
+  function truncatedNormal(args: { mean?: number; stddev?: number; seed?: number }): Initializer;
+  function varianceScaling(args: { scale?: number; mode?: 'fanIn' | 'fanOut' | 'fanAvg'; distribution?: 'normal' | 'uniform' | 'truncatedNormal'; seed?: number }): Initializer;
+  function glorotNormal(args?: SeedArgs): Initializer;
+  function glorotUniform(args?: SeedArgs): Initializer;
+  function heNormal(args?: SeedArgs): Initializer;
+  function heUniform(args?: SeedArgs): Initializer;
+  function leCunNormal(args?: SeedArgs): Initializer;
+  function leCunUniform(args?: SeedArgs): Initializer;
+  function orthogonal(args?: { gain?: number; seed?: number }): Initializer;
+  function identity(args?: { gain?: number }): Initializer;
+}
+
+export type InitializerIdentifier =
+  | 'zeros' | 'ones' | 'constant' | 'randomNormal' | 'randomUniform' | 'truncatedNormal' | 'varianceScaling'
+  | 'glorotNormal' | 'glorotUniform' | 'heNormal' | 'heUniform' | 'leCunNormal' | 'leCunUniform' | 'orthogonal' | 'identity';
+export type ActivationIdentifier =
+  | 'linear' | 'relu' | 'relu6' | 'elu' | 'selu' | 'sigmoid' | 'hardSigmoid' | 'tanh' | 'softmax' | 'softplus'
+  | 'softsign' | 'swish' | 'mish' | 'gelu';
+export type RegularizerSpec = 'l1' | 'l2' | 'l1l2' | { className: string; config: ConfigDict };
+export type ConstraintSpec = 'maxNorm' | 'unitNorm' | 'nonNeg' | 'minMaxNorm' | { className: string; config: ConfigDict };
+
+export interface DenseLayerArgs extends LayerArgs {
+  units: number;
+  activation?: ActivationIdentifier;
+  useBias?: boolean;
+  kernelInitializer?: InitializerIdentifier | initializers.Initializer;
+  biasInitializer?: InitializerIdentifier | initializers.Initializer;
+  kernelRegularizer?: RegularizerSpec;
+  biasRegularizer?: RegularizerSpec;
+  activityRegularizer?: RegularizerSpec;
+  kernelConstraint?: ConstraintSpec;
+  biasConstraint?: ConstraintSpec;
+}
+
+export declare namespace layers {
+  class Layer {
+    constructor(config?: LayerArgs);
+    static readonly className: string;
+    name: string;
+    built: boolean;
+    trainable: boolean;
+    batchInputShape?: Shape;
+    readonly weights: Variable[];
+    readonly trainableWeights: Variable[];
+    readonly nonTrainableWeights: Variable[];
+    readonly losses: Array<Tensor | (() => Tensor)>;
+    getClassName(): string;
+    apply(inputs: Tensor | Tensor[], kwargs?: Kwargs): Tensor | Tensor[];
+    apply(inputs: SymbolicTensor | SymbolicTensor[], kwargs?: Kwargs): SymbolicTensor | SymbolicTensor[];
+    build(inputShape: Shape | Shape[]): void;
+    call(inputs: Tensor | Tensor[], kwargs?: Kwargs): Tensor | Tensor[];
+    computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[];
+    getConfig(): ConfigDict;
+    addWeight(
+      name: string,
+      shape: number[],
+      dtype?: DataType,
+      initializer?: InitializerIdentifier | initializers.Initializer,
+      regularizer?: RegularizerSpec,
+      trainable?: boolean,
+      constraint?: ConstraintSpec,
+    ): Variable;
+    addLoss(loss: Tensor | (() => Tensor)): void;
+    getWeights(): Tensor[];
+    setWeights(weights: Tensor[]): void;
+    countParams(): number;
+    dispose(): { refCountAfterDispose: number; numDisposedVariables: number };
+  }
+  function dense(config: DenseLayerArgs): Layer;
+  function activation(config: LayerArgs & { activation: ActivationIdentifier }): Layer;
+  function flatten(config?: LayerArgs & { dataFormat?: 'channelsFirst' | 'channelsLast' }): Layer;
+  function dropout(config: LayerArgs & { rate: number; noiseShape?: Shape; seed?: number }): Layer;
+  function inputLayer(config: LayerArgs & { sparse?: boolean }): Layer;
+}
+
+export interface InputConfig {
+  shape?: Shape;
+  batchShape?: Shape;
+  name?: string;
+  dtype?: DataType;
+}
+export declare function input(config: InputConfig): SymbolicTensor;
+
+export interface ModelPredictArgs {
+  batchSize?: number;
+  verbose?: boolean;
+}
+
+export declare class LayersModel extends layers.Layer {
+  constructor(args?: { inputs?: SymbolicTensor | SymbolicTensor[]; outputs?: SymbolicTensor | SymbolicTensor[]; name?: string });
+  readonly inputs: SymbolicTensor[];
+  readonly outputs: SymbolicTensor[];
+  readonly layers: layers.Layer[];
+  stopTraining: boolean;
+  getLayer(name: string): layers.Layer;
+  getLayer(name: undefined, index: number): layers.Layer;
+  getLayer(index: number): layers.Layer;
+  predict(x: Tensor | Tensor[], args?: ModelPredictArgs): Tensor | Tensor[];
+  predictOnBatch(x: Tensor | Tensor[]): Tensor | Tensor[];
+  summary(lineLength?: number, positions?: number[], printFn?: (message?: string) => void): void;
+}
+export declare class Sequential extends LayersModel {
+  constructor(config?: { layers?: layers.Layer[]; name?: string });
+  add(layer: layers.Layer): void;
+  pop(): void;
+}
+/** Keras-style base class for subclassed models. */
+export declare const Model: typeof LayersModel;
+export declare function sequential(config?: { layers?: layers.Layer[]; name?: string }): Sequential;
+export declare function model(args: { inputs: SymbolicTensor | SymbolicTensor[]; outputs: SymbolicTensor | SymbolicTensor[]; name?: string }): LayersModel;
