@@ -23,6 +23,7 @@ const optimizers = require('./lib/optimizers');
 const { layers } = require('./lib/layers');
 const models = require('./lib/models/model');
 const { initializers } = require('./lib/layers/initializers');
+const cbs = require('./lib/models/callbacks');
 layers.inputLayer = (config) => new models.InputLayer(config);
 const { losses, Reduction } = require('./lib/ops/losses');
 require('./lib/chain').install(ops);
@@ -58,6 +59,9 @@ const tf = {
   Sequential: models.Sequential,
   LayersModel: models.LayersModel,
   Model: models.LayersModel,
+  callbacks: cbs.callbacks,
+  Callback: cbs.Callback,
+  EarlyStopping: cbs.EarlyStopping,
   Optimizer: optimizers.Optimizer,
   SGDOptimizer: optimizers.SGDOptimizer,
   MomentumOptimizer: optimizers.MomentumOptimizer,

@@ -304,3 +304,51 @@ pub fn call_layer(f: &std::sync::Arc<JsFn>, inputs: Vec<Tensor>, training: bool,
         r
     })
 }
+
+/// Calls the JS dispatcher `(event, index, payload, done)` from a worker thread and waits until
+/// JS calls `done(err, value)` — which it may do after awaiting async callbacks. An error passed
+/// to `done` (or thrown synchronously) comes back as the original JS error.
+pub fn call_with_done(f: &std::sync::Arc<JsFn>, event: &str, index: usize, payload: serde_json::Value) -> CoreResult<serde_json::Value> {
+    let (tx, rx) = mpsc::sync_channel::<CoreResult<serde_json::Value>>(1);
+    let (f, event) = (f.clone(), event.to_string());
+    post(move |env| {
+        let slot = std::sync::Mutex::new(Some(tx.clone()));
+        let done = env.create_function_from_closure("done", move |ctx| {
+            let tx = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let err: Option<Unknown> = ctx.get(0).ok();
+            let failed = err.as_ref().is_some_and(|e| !matches!(e.get_type(), Ok(ValueType::Null) | Ok(ValueType::Undefined)));
+            let result = if failed {
+                Err(errors::park(napi::Error::from(err.expect("checked above"))))
+            } else {
+                Ok(ctx.get::<serde_json::Value>(1).unwrap_or(serde_json::Value::Null))
+            };
+            if let Some(tx) = tx {
+                let _ = tx.send(result);
+            }
+            Ok(())
+        });
+        let r = (|| -> CoreResult<()> {
+            let done = done.map_err(|e| Error::arg("callback", e.reason))?;
+            let args = [to_raw(&env, event)?, to_raw(&env, index as u32)?, to_raw(&env, payload)?, done.raw()];
+            f.call(&env, &args).map(|_| ())
+        })();
+        if let Err(e) = r {
+            let _ = tx.send(Err(e));
+        }
+    })?;
+    rx.recv().unwrap_or_else(|_| Err(Error::arg("callback", "the main thread dropped a callback (Node is exiting)")))
+}
+
+/// Queues a call of the dispatcher without waiting for it (progress display).
+pub fn post_call(f: &std::sync::Arc<JsFn>, event: &str, index: usize, payload: serde_json::Value) -> CoreResult<()> {
+    let (f, event) = (f.clone(), event.to_string());
+    post(move |env| {
+        let noop = env.create_function_from_closure("done", |_ctx| Ok(()));
+        if let (Ok(event), Ok(index), Ok(payload), Ok(noop)) = (to_raw(&env, event), to_raw(&env, index as u32), to_raw(&env, payload), noop) {
+            let args = [event, index, payload, noop.raw()];
+            if let Err(e) = f.call(&env, &args) {
+                errors::forget(&e);
+            }
+        }
+    })
+}

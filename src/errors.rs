@@ -28,6 +28,13 @@ pub fn to_js(e: CoreError) -> napi::Error {
     napi::Error::from_reason(e.to_string())
 }
 
+/// Drops a parked error that will never be re-thrown.
+pub fn forget(e: &CoreError) {
+    if let CoreError::Foreign { token, .. } = e {
+        PARKED.lock().unwrap_or_else(|e| e.into_inner()).remove(token);
+    }
+}
+
 /// Runs a core call at an export boundary: panics become errors, errors become JS errors.
 pub fn guard<T>(op: &str, f: impl FnOnce() -> ferrograd_core::Result<T>) -> napi::Result<T> {
     ferrograd_core::error::catch_panic(op, f).map_err(to_js)

@@ -7,17 +7,44 @@ use ferrograd_core::optim::Optimizer;
 use ferrograd_core::{random, DType};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-pub struct OptimizerBox(pub Mutex<Optimizer>);
+/// The optimizer is `None` while a training task has taken it out.
+pub struct OptimizerBox(pub Arc<Mutex<Option<Optimizer>>>);
 
-fn lock(o: &External<OptimizerBox>) -> std::sync::MutexGuard<'_, Optimizer> {
-    o.0.lock().unwrap_or_else(|e| e.into_inner())
+fn with<R>(o: &External<OptimizerBox>, op: &str, f: impl FnOnce(&mut Optimizer) -> ferrograd_core::Result<R>) -> Result<R> {
+    let mut g = o.0.lock().unwrap_or_else(|e| e.into_inner());
+    match g.as_mut() {
+        Some(opt) => guard(op, || f(opt)),
+        None => Err(napi::Error::from_reason(format!("{op}: the optimizer is in use by a running fit() or trainOnBatch()"))),
+    }
+}
+
+/// Takes the optimizer out for a training task.
+pub fn take(o: &Arc<Mutex<Option<Optimizer>>>, op: &str) -> Result<Optimizer> {
+    o.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .ok_or_else(|| napi::Error::from_reason(format!("{op}: the optimizer is already in use by a running fit() or trainOnBatch() (of this or another model)")))
+}
+
+pub fn put_back(o: &Arc<Mutex<Option<Optimizer>>>, opt: Optimizer) {
+    *o.lock().unwrap_or_else(|e| e.into_inner()) = Some(opt);
+}
+
+fn boxed(o: Optimizer) -> External<OptimizerBox> {
+    External::new(OptimizerBox(Arc::new(Mutex::new(Some(o)))))
 }
 
 #[napi(js_name = "optimizerCreate")]
 pub fn optimizer_create(name: String, config: serde_json::Value) -> Result<External<OptimizerBox>> {
-    guard(&name, || Ok(External::new(OptimizerBox(Mutex::new(Optimizer::from_config(&name, &config)?)))))
+    guard(&name, || Ok(boxed(Optimizer::from_config(&name, &config)?)))
+}
+
+/// An optimizer from a compile string ('sgd', 'adam', …) with tfjs-layers' defaults.
+#[napi(js_name = "optimizerFromIdentifier")]
+pub fn optimizer_from_identifier(name: String) -> Result<External<OptimizerBox>> {
+    guard("compile", || Ok(boxed(Optimizer::from_identifier(&name)?)))
 }
 
 #[napi(js_name = "optimizerApply")]
@@ -31,36 +58,33 @@ pub fn optimizer_apply(env: Env, opt: &External<OptimizerBox>, vars: Array, grad
         let g = grads.get(i as usize).cloned().ok_or_else(|| napi::Error::from_reason("applyGradients: a gradient is missing"))?;
         pairs.push((var, g));
     }
-    let mut o = lock(opt);
-    guard("applyGradients", || o.apply_gradients(&pairs))
+    with(opt, "applyGradients", |o| o.apply_gradients(&pairs))
 }
 
 #[napi(js_name = "optimizerGetWeights")]
-pub fn optimizer_get_weights(opt: &External<OptimizerBox>) -> (Vec<String>, Vec<JsHandle>) {
-    lock(opt).get_weights().into_iter().map(|(n, t)| (n, handle::wrap(t))).unzip()
+pub fn optimizer_get_weights(opt: &External<OptimizerBox>) -> Result<(Vec<String>, Vec<JsHandle>)> {
+    with(opt, "getWeights", |o| Ok(o.get_weights().into_iter().map(|(n, t)| (n, handle::wrap(t))).unzip()))
 }
 
 #[napi(js_name = "optimizerSetWeights")]
 pub fn optimizer_set_weights(env: Env, opt: &External<OptimizerBox>, names: Vec<String>, tensors: Array) -> Result<()> {
     let ts = handle::tensors_of(&env, &tensors, "setWeights")?;
-    let mut o = lock(opt);
-    guard("setWeights", || o.set_weights(names.into_iter().zip(ts).collect()))
+    with(opt, "setWeights", |o| o.set_weights(names.into_iter().zip(ts).collect()))
 }
 
 #[napi(js_name = "optimizerConfig")]
-pub fn optimizer_config(opt: &External<OptimizerBox>) -> serde_json::Value {
-    lock(opt).get_config()
+pub fn optimizer_config(opt: &External<OptimizerBox>) -> Result<serde_json::Value> {
+    with(opt, "getConfig", |o| Ok(o.get_config()))
 }
 
 #[napi(js_name = "optimizerIterations")]
-pub fn optimizer_iterations(opt: &External<OptimizerBox>) -> f64 {
-    lock(opt).iterations() as f64
+pub fn optimizer_iterations(opt: &External<OptimizerBox>) -> Result<f64> {
+    with(opt, "iterations", |o| Ok(o.iterations() as f64))
 }
 
 #[napi(js_name = "optimizerSetLearningRate")]
 pub fn optimizer_set_learning_rate(opt: &External<OptimizerBox>, lr: f64) -> Result<()> {
-    let mut o = lock(opt);
-    guard("learningRate", || o.set_learning_rate(lr))
+    with(opt, "learningRate", |o| o.set_learning_rate(lr))
 }
 
 fn seed_of(seed: Option<Either<f64, String>>) -> Option<u64> {

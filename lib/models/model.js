@@ -221,6 +221,11 @@ class LayersModel extends Layer {
 
   countParams() { return this.weights.reduce((n, w) => n + w.size, 0); }
 
+  compile(args) { require('./training').compile(this, args); }
+  fit(x, y, args) { return require('./training').fit(this, x, y, args); }
+  evaluate(x, y, args) { return require('./training').evaluate(this, x, y, args); }
+  trainOnBatch(x, y) { return require('./training').trainOnBatch(this, x, y); }
+
   summary(lineLength, positions, printFn = console.log) {
     require('./summary').printSummary(this, lineLength, positions, printFn);
   }
