@@ -313,7 +313,7 @@ pub fn call_with_done(f: &std::sync::Arc<JsFn>, event: &str, index: usize, paylo
     let (f, event) = (f.clone(), event.to_string());
     post(move |env| {
         let slot = std::sync::Mutex::new(Some(tx.clone()));
-        let done = env.create_function_from_closure("done", move |ctx| {
+        let done = env.create_function_from_closure::<(), (), _>("done", move |ctx| {
             let tx = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
             let err: Option<Unknown> = ctx.get(0).ok();
             let failed = err.as_ref().is_some_and(|e| !matches!(e.get_type(), Ok(ValueType::Null) | Ok(ValueType::Undefined)));
@@ -343,7 +343,7 @@ pub fn call_with_done(f: &std::sync::Arc<JsFn>, event: &str, index: usize, paylo
 pub fn post_call(f: &std::sync::Arc<JsFn>, event: &str, index: usize, payload: serde_json::Value) -> CoreResult<()> {
     let (f, event) = (f.clone(), event.to_string());
     post(move |env| {
-        let noop = env.create_function_from_closure("done", |_ctx| Ok(()));
+        let noop = env.create_function_from_closure::<(), (), _>("done", |_ctx| Ok(()));
         if let (Ok(event), Ok(index), Ok(payload), Ok(noop)) = (to_raw(&env, event), to_raw(&env, index as u32), to_raw(&env, payload), noop) {
             let args = [event, index, payload, noop.raw()];
             if let Err(e) = f.call(&env, &args) {

@@ -8,6 +8,7 @@ mod exports_engine;
 mod exports_layers;
 mod exports_optim;
 mod exports_tensor;
+mod exports_train;
 mod handle;
 mod task;
 
