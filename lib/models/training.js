@@ -122,6 +122,12 @@ async function fit(model, x, y, args = {}) {
     valX = toTensors(vd[0], 'x', model.inputs.length, 'fit (validationData)').map((t) => t.h);
     valY = toTensors(vd[1], 'y', model.outputs.length, 'fit (validationData)').map((t) => t.h);
   }
+  // NaN and infinities cannot travel as JSON numbers: reject them here, in the core's words.
+  const kinds = { batchSize: 'a positive integer', epochs: 'a positive integer', initialEpoch: 'a non-negative integer', stepsPerEpoch: 'a positive integer', validationSplit: 'a number in [0, 1)' };
+  for (const [k, kind] of Object.entries(kinds)) {
+    const v = args[k];
+    if (v != null && (typeof v !== 'number' || !Number.isFinite(v))) throw new Error(`fit: ${k} must be ${kind}, but got ${v}`);
+  }
   const nativeArgs = {
     batchSize: args.batchSize, epochs: args.epochs, shuffle: args.shuffle, validationSplit: args.validationSplit,
     initialEpoch: args.initialEpoch, stepsPerEpoch: args.stepsPerEpoch, classWeight: args.classWeight,
