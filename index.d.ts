@@ -1336,6 +1336,12 @@ export declare class LayersModel extends layers.Layer {
   getLayer(index: number): layers.Layer;
   predict(x: Tensor | Tensor[], args?: ModelPredictArgs): Tensor | Tensor[];
   predictOnBatch(x: Tensor | Tensor[]): Tensor | Tensor[];
+  compile(args: ModelCompileArgs): void;
+  fit(x: Tensor | Tensor[], y: Tensor | Tensor[], args?: ModelFitArgs): Promise<History>;
+  evaluate(x: Tensor | Tensor[], y: Tensor | Tensor[], args?: { batchSize?: number; verbose?: number }): Scalar | Scalar[];
+  trainOnBatch(x: Tensor | Tensor[], y: Tensor | Tensor[]): Promise<number | number[]>;
+  optimizer?: Optimizer;
+  readonly metricsNames?: string[];
   summary(lineLength?: number, positions?: number[], printFn?: (message?: string) => void): void;
 }
 export declare class Sequential extends LayersModel {
@@ -1343,6 +1349,68 @@ export declare class Sequential extends LayersModel {
   add(layer: layers.Layer): void;
   pop(): void;
 }
+export type Logs = { [key: string]: number };
+
+export interface CustomCallbackArgs {
+  onTrainBegin?: (logs?: Logs) => void | Promise<void>;
+  onTrainEnd?: (logs?: Logs) => void | Promise<void>;
+  onEpochBegin?: (epoch: number, logs?: Logs) => void | Promise<void>;
+  onEpochEnd?: (epoch: number, logs?: Logs) => void | Promise<void>;
+  onBatchBegin?: (batch: number, logs?: Logs) => void | Promise<void>;
+  onBatchEnd?: (batch: number, logs?: Logs) => void | Promise<void>;
+}
+
+export declare class Callback {
+  model?: LayersModel;
+  setModel(model: LayersModel): void;
+  setParams(params: Logs): void;
+}
+
+export interface EarlyStoppingCallbackArgs {
+  monitor?: string;
+  minDelta?: number;
+  patience?: number;
+  verbose?: number;
+  mode?: 'auto' | 'min' | 'max';
+  baseline?: number;
+  restoreBestWeights?: boolean;
+}
+export declare class EarlyStopping extends Callback {
+  constructor(args?: EarlyStoppingCallbackArgs);
+  onTrainBegin(): void;
+  onEpochEnd(epoch: number, logs: Logs): void;
+  onTrainEnd(): void;
+}
+export declare namespace callbacks {
+  function earlyStopping(args?: EarlyStoppingCallbackArgs): EarlyStopping;
+}
+
+export type LossOrMetricFn = (yTrue: Tensor, yPred: Tensor) => Tensor;
+export interface ModelCompileArgs {
+  optimizer: string | Optimizer;
+  loss: string | string[] | { [outputName: string]: string } | LossOrMetricFn | LossOrMetricFn[];
+  metrics?: Array<string | LossOrMetricFn> | { [outputName: string]: string | LossOrMetricFn | Array<string | LossOrMetricFn> };
+  lossWeights?: number[] | { [outputName: string]: number };
+}
+export interface ModelFitArgs {
+  batchSize?: number;
+  epochs?: number;
+  verbose?: 0 | 1 | 2;
+  callbacks?: CustomCallbackArgs | CustomCallbackArgs[];
+  validationSplit?: number;
+  validationData?: [Tensor | Tensor[], Tensor | Tensor[]];
+  shuffle?: boolean;
+  classWeight?: { [classIndex: string]: number } | Array<{ [classIndex: string]: number }>;
+  sampleWeight?: Tensor;
+  initialEpoch?: number;
+  stepsPerEpoch?: number;
+}
+export interface History {
+  epoch: number[];
+  history: { [key: string]: number[] };
+  params: Logs | null;
+}
+
 /** Keras-style base class for subclassed models. */
 export declare const Model: typeof LayersModel;
 export declare function sequential(config?: { layers?: layers.Layer[]; name?: string }): Sequential;
