@@ -3,7 +3,7 @@
 // gradient registries as tfjs exposes them, and the gradient functions over native tapes.
 
 const native = require('./native');
-const { Tensor, Variable, wrap, scopes } = require('./tensor');
+const { Tensor, Variable, wrap, scopes, watch } = require('./tensor');
 const { convertToTensor, fromFlat } = require('./convert');
 const variables = require('./variables');
 
@@ -40,7 +40,10 @@ function endScope(scope, result) {
   for (const t of scope) {
     if (keep.has(t)) {
       if (parent) parent.push(t);
-    } else if (!t.kept && !(t instanceof Variable)) {
+      else watch(t);
+    } else if (t.kept) {
+      watch(t);
+    } else if (!(t instanceof Variable)) {
       native.dispose(t.h);
     }
   }

@@ -9,8 +9,34 @@ const DTYPES = ['float32', 'int32', 'bool'];
 // Scopes of tidy(): each holds the tensors created while it is the innermost one.
 const scopes = [];
 
+// Tensors outside any scope are freed by the garbage collector when forgotten. Registering with
+// the FinalizationRegistry costs microseconds, so it is deferred: tensors wait in `pending`
+// until the next turn of the event loop (or until 256 wait), and those disposed by then —
+// the common `tf.add(a, b).dispose()` — are never registered at all.
+const finalizer = new FinalizationRegistry((h) => native.dispose(h));
+let pending = [];
+let flushQueued = false;
+
+function flushPending() {
+  flushQueued = false;
+  const list = pending;
+  pending = [];
+  for (const t of list) if (!native.isDisposed(t.h)) finalizer.register(t, t.h);
+}
+
+/** Makes `t` freed by the garbage collector once unreachable (unless disposed first). */
+function watch(t) {
+  pending.push(t);
+  if (pending.length >= 256) flushPending();
+  else if (!flushQueued) {
+    flushQueued = true;
+    setImmediate(flushPending).unref();
+  }
+}
+
 function track(t) {
   if (scopes.length > 0) scopes[scopes.length - 1].push(t);
+  else watch(t);
 }
 
 class Tensor {
@@ -116,4 +142,4 @@ function toNested(data, shape) {
 // Wraps native handles as Tensors.
 function wrap(h) { return new Tensor(h); }
 
-module.exports = { Tensor, Variable, wrap, scopes, track, DTYPES, toNested };
+module.exports = { Tensor, Variable, wrap, scopes, track, watch, DTYPES, toNested };
