@@ -7,9 +7,6 @@ const native = require('../native');
 const { Tensor, Variable, wrap } = require('../tensor');
 const { SymbolicTensor } = require('./symbolic');
 const { layerName } = require('./naming');
-const { tidy } = require('../engine');
-
-const BASE_KEYS = ['name', 'trainable', 'inputShape', 'batchInputShape', 'batchSize', 'dtype', 'inputDType', 'weights', 'inputDim'];
 
 function isSymbolic(x) {
   return x instanceof SymbolicTensor || (Array.isArray(x) && x.length > 0 && x.every((t) => t instanceof SymbolicTensor));
@@ -64,18 +61,7 @@ class Layer {
   }
 
   getWeights() { return this.weights.map((w) => w.clone()); }
-  setWeights(weights) {
-    const ws = this.weights;
-    if (!Array.isArray(weights) || weights.length !== ws.length) {
-      throw new Error(`${this.name}.setWeights: expected ${ws.length} weight(s), got ${Array.isArray(weights) ? weights.length : typeof weights}`);
-    }
-    ws.forEach((w, i) => {
-      if (JSON.stringify(w.shape) !== JSON.stringify(weights[i].shape)) {
-        throw new Error(`${this.name}.setWeights: weight ${i} (${w.name}) has shape [${w.shape}], got [${weights[i].shape}]`);
-      }
-    });
-    ws.forEach((w, i) => w.assign(weights[i]));
-  }
+  setWeights(weights) { assignWeights(this.name, this.weights, weights); }
   countParams() { return this.weights.reduce((n, w) => n + w.size, 0); }
 
   // ---- losses ---------------------------------------------------------------------------------
@@ -135,6 +121,19 @@ class Layer {
   }
 }
 
+/** Assigns `weights` to `ws` after checking them all, so a bad call changes nothing. */
+function assignWeights(owner, ws, weights) {
+  if (!Array.isArray(weights) || weights.length !== ws.length) {
+    throw new Error(`${owner}.setWeights: expected ${ws.length} weight(s), got ${Array.isArray(weights) ? weights.length : typeof weights}`);
+  }
+  ws.forEach((w, i) => {
+    if (JSON.stringify(w.shape) !== JSON.stringify(weights[i].shape)) {
+      throw new Error(`${owner}.setWeights: weight ${i} (${w.name}) has shape [${w.shape}], got [${weights[i].shape}]`);
+    }
+  });
+  ws.forEach((w, i) => w.assign(weights[i]));
+}
+
 /** A built-in layer: config and math are native. */
 class NativeLayer extends Layer {
   constructor(config = {}) {
@@ -180,4 +179,4 @@ class NativeLayer extends Layer {
   getConfig() { return native.layerConfig(this._n); }
 }
 
-module.exports = { Layer, NativeLayer, isSymbolic, toList, BASE_KEYS, tidy };
+module.exports = { Layer, NativeLayer, isSymbolic, toList, assignWeights };

@@ -5,7 +5,7 @@
 
 const native = require('../native');
 const { Tensor, wrap } = require('../tensor');
-const { Layer, NativeLayer, toList } = require('../layers/layer');
+const { Layer, NativeLayer, toList, assignWeights } = require('../layers/layer');
 const { SymbolicTensor } = require('../layers/symbolic');
 const { uid } = require('../layers/naming');
 const { runScoped } = require('../engine');
@@ -118,18 +118,7 @@ class LayersModel extends Layer {
   }
   // tfjs orders model weights trainable first.
   getWeights() { return [...this.trainableWeights, ...this.nonTrainableWeights].map((w) => w.clone()); }
-  setWeights(weights) {
-    const ws = [...this.trainableWeights, ...this.nonTrainableWeights];
-    if (!Array.isArray(weights) || weights.length !== ws.length) {
-      throw new Error(`${this.name}.setWeights: expected ${ws.length} weight(s), got ${Array.isArray(weights) ? weights.length : typeof weights}`);
-    }
-    ws.forEach((w, i) => {
-      if (JSON.stringify(w.shape) !== JSON.stringify(weights[i].shape)) {
-        throw new Error(`${this.name}.setWeights: weight ${i} (${w.name}) has shape [${w.shape}], got [${weights[i].shape}]`);
-      }
-    });
-    ws.forEach((w, i) => w.assign(weights[i]));
-  }
+  setWeights(weights) { assignWeights(this.name, [...this.trainableWeights, ...this.nonTrainableWeights], weights); }
 
   getLayer(nameOrIndex, index) {
     if (typeof nameOrIndex === 'number') index = nameOrIndex;
