@@ -13,7 +13,8 @@ use rayon::prelude::*;
 /// The input viewed as `[outer, reduce, inner]` (copying through a transpose when the reduced
 /// axes are not contiguous), plus the output shapes with and without kept dims.
 pub struct Plan {
-    pub data: Vec<f32>,
+    /// The input, arranged; borrowed (not copied) when already laid out right.
+    pub data: Tensor,
     pub outer: usize,
     pub red: usize,
     pub inner: usize,
@@ -36,7 +37,7 @@ pub fn plan_axes(x: &Tensor, axes: &[usize], keep_dims: bool) -> Result<Plan> {
         shape.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect()
     };
     let (t, outer, red, inner) = arrange(x, axes)?;
-    Ok(Plan { data: t.to_f32_vec(), outer, red, inner, out_shape, keep_shape })
+    Ok(Plan { data: t, outer, red, inner, out_shape, keep_shape })
 }
 
 /// `x` laid out as `[outer, reduce, inner]` over `axes` (sorted): `x` itself when the axes are
@@ -101,18 +102,20 @@ pub fn sum_i32(x: &Tensor, axes: &[usize], keep_dims: bool) -> Result<Tensor> {
 /// Folds each reduced run with `f` from `init`, then maps the result with `fin(acc, count)`.
 pub fn fold(p: &Plan, init: f32, f: impl Fn(f32, f32) -> f32 + Sync, fin: impl Fn(f32, usize) -> f32 + Sync) -> Vec<f32> {
     let (outer, red, inner) = (p.outer, p.red, p.inner);
+    let data = p.data.as_f32();
+    let data: &[f32] = &data;
     let mut out = vec![init; outer * inner];
     let body = |o: usize, dst: &mut [f32]| {
         let base = o * red * inner;
         if inner == 1 {
             let mut acc = init;
-            for &v in &p.data[base..base + red] {
+            for &v in &data[base..base + red] {
                 acc = f(acc, v);
             }
             dst[0] = fin(acc, red);
         } else {
             for r in 0..red {
-                let row = &p.data[base + r * inner..base + (r + 1) * inner];
+                let row = &data[base + r * inner..base + (r + 1) * inner];
                 for (d, &v) in dst.iter_mut().zip(row) {
                     *d = f(*d, v);
                 }
@@ -122,7 +125,7 @@ pub fn fold(p: &Plan, init: f32, f: impl Fn(f32, f32) -> f32 + Sync, fin: impl F
             }
         }
     };
-    if p.data.len() >= super::PAR_MIN && outer > 1 {
+    if data.len() >= super::PAR_MIN && outer > 1 {
         out.par_chunks_mut(inner).enumerate().for_each(|(o, d)| body(o, d));
     } else {
         for (o, d) in out.chunks_mut(inner).enumerate() {
