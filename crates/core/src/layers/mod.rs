@@ -12,7 +12,12 @@ pub mod config;
 pub mod constraints;
 pub mod core;
 pub mod initializers;
+pub mod recurrent;
 pub mod regularizers;
+pub mod wrappers;
+
+#[cfg(test)]
+mod tests_recurrent;
 
 pub use config::ConfigReader;
 
@@ -160,6 +165,15 @@ pub fn from_config(class_name: &str, config: &Value) -> Result<LayerRef> {
         "Activation" => Arc::new(core::Activation::from_config(&mut r)?),
         "Flatten" => Arc::new(core::Flatten::from_config(&mut r)?),
         "Dropout" => Arc::new(core::Dropout::from_config(&mut r)?),
+        "RNN" => Arc::new(recurrent::Rnn::from_config("RNN", &mut r, config)?),
+        "SimpleRNN" => Arc::new(recurrent::Rnn::from_config("SimpleRNN", &mut r, config)?),
+        "LSTM" => Arc::new(recurrent::Rnn::from_config("LSTM", &mut r, config)?),
+        "GRU" => Arc::new(recurrent::Rnn::from_config("GRU", &mut r, config)?),
+        "SimpleRNNCell" => Arc::new(recurrent::CellLayer::from_config(recurrent::CellKind::SimpleRnn, &mut r, config)?),
+        "LSTMCell" => Arc::new(recurrent::CellLayer::from_config(recurrent::CellKind::Lstm, &mut r, config)?),
+        "GRUCell" => Arc::new(recurrent::CellLayer::from_config(recurrent::CellKind::Gru, &mut r, config)?),
+        "Bidirectional" => Arc::new(wrappers::Bidirectional::from_config(&mut r, config)?),
+        "TimeDistributed" => Arc::new(wrappers::TimeDistributed::from_config(&mut r)?),
         other => return Err(Error::arg("layers", format!("unknown layer class '{other}'"))),
     };
     r.finish()?;
