@@ -12,7 +12,12 @@ pub mod config;
 pub mod constraints;
 pub mod core;
 pub mod initializers;
+pub mod recurrent;
 pub mod regularizers;
+pub mod wrappers;
+
+#[cfg(test)]
+mod tests_recurrent;
 
 pub use config::ConfigReader;
 
@@ -155,7 +160,7 @@ pub fn single_shape<'a>(layer: &str, shapes: &'a [Shape]) -> Result<&'a Shape> {
     Ok(&shapes[0])
 }
 
-type Factory = fn(&mut ConfigReader) -> Result<LayerRef>;
+type Factory = fn(&mut ConfigReader, &Value) -> Result<LayerRef>;
 
 fn make<L: Layer + 'static>(f: fn(&mut ConfigReader) -> Result<L>) -> impl Fn(&mut ConfigReader) -> Result<LayerRef> {
     move |r| Ok(Arc::new(f(r)?) as LayerRef)
@@ -164,10 +169,19 @@ fn make<L: Layer + 'static>(f: fn(&mut ConfigReader) -> Result<L>) -> impl Fn(&m
 /// Every built-in layer class, by its Keras/tfjs class name. The JS factories
 /// (`tf.layers.dense`, …) are generated from this table.
 static CLASSES: &[(&str, Factory)] = &[
-    ("Dense", |r| make(core::Dense::from_config)(r)),
-    ("Activation", |r| make(core::Activation::from_config)(r)),
-    ("Flatten", |r| make(core::Flatten::from_config)(r)),
-    ("Dropout", |r| make(core::Dropout::from_config)(r)),
+    ("Dense", |r, _| make(core::Dense::from_config)(r)),
+    ("Activation", |r, _| make(core::Activation::from_config)(r)),
+    ("Flatten", |r, _| make(core::Flatten::from_config)(r)),
+    ("Dropout", |r, _| make(core::Dropout::from_config)(r)),
+    ("RNN", |r, c| Ok(Arc::new(recurrent::Rnn::from_config("RNN", r, c)?))),
+    ("SimpleRNN", |r, c| Ok(Arc::new(recurrent::Rnn::from_config("SimpleRNN", r, c)?))),
+    ("LSTM", |r, c| Ok(Arc::new(recurrent::Rnn::from_config("LSTM", r, c)?))),
+    ("GRU", |r, c| Ok(Arc::new(recurrent::Rnn::from_config("GRU", r, c)?))),
+    ("SimpleRNNCell", |r, c| Ok(Arc::new(recurrent::CellLayer::from_config(recurrent::CellKind::SimpleRnn, r, c)?))),
+    ("LSTMCell", |r, c| Ok(Arc::new(recurrent::CellLayer::from_config(recurrent::CellKind::Lstm, r, c)?))),
+    ("GRUCell", |r, c| Ok(Arc::new(recurrent::CellLayer::from_config(recurrent::CellKind::Gru, r, c)?))),
+    ("Bidirectional", |r, c| Ok(Arc::new(wrappers::Bidirectional::from_config(r, c)?))),
+    ("TimeDistributed", |r, _| Ok(Arc::new(wrappers::TimeDistributed::from_config(r)?))),
 ];
 
 pub fn class_names() -> Vec<&'static str> {
@@ -181,7 +195,7 @@ pub fn from_config(class_name: &str, config: &Value) -> Result<LayerRef> {
         .find(|(n, _)| *n == class_name)
         .ok_or_else(|| Error::arg("layers", format!("unknown layer class '{class_name}'")))?;
     let mut r = ConfigReader::new(class_name, config)?;
-    let layer = factory(&mut r)?;
+    let layer = factory(&mut r, config)?;
     r.finish()?;
     Ok(layer)
 }
