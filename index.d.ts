@@ -1310,6 +1310,37 @@ export declare namespace layers {
   function flatten(config?: LayerArgs & { dataFormat?: 'channelsFirst' | 'channelsLast' }): Layer;
   function dropout(config: LayerArgs & { rate: number; noiseShape?: Shape; seed?: number }): Layer;
   function inputLayer(config: LayerArgs & { sparse?: boolean }): Layer;
+  function simpleRNN(config: RNNLayerArgs): Layer;
+  function lstm(config: RNNLayerArgs & { recurrentActivation?: ActivationIdentifier; unitForgetBias?: boolean; implementation?: number }): Layer;
+  function gru(config: RNNLayerArgs & { recurrentActivation?: ActivationIdentifier; resetAfter?: boolean; implementation?: number }): Layer;
+  function rnn(config: LayerArgs & { cell: { className: string; config: ConfigDict }; returnSequences?: boolean; returnState?: boolean; goBackwards?: boolean }): Layer;
+  function simpleRNNCell(config: RNNLayerArgs): Layer;
+  function lstmCell(config: RNNLayerArgs & { recurrentActivation?: ActivationIdentifier; unitForgetBias?: boolean }): Layer;
+  function gruCell(config: RNNLayerArgs & { recurrentActivation?: ActivationIdentifier; resetAfter?: boolean }): Layer;
+  function bidirectional(config: LayerArgs & { layer: Layer | { className: string; config: ConfigDict }; mergeMode?: 'concat' | 'sum' | 'mul' | 'ave' | null }): Layer;
+  function timeDistributed(config: LayerArgs & { layer: Layer | { className: string; config: ConfigDict } }): Layer;
+}
+
+export interface RNNLayerArgs extends LayerArgs {
+  units: number;
+  activation?: ActivationIdentifier;
+  useBias?: boolean;
+  kernelInitializer?: InitializerIdentifier | initializers.Initializer;
+  recurrentInitializer?: InitializerIdentifier | initializers.Initializer;
+  biasInitializer?: InitializerIdentifier | initializers.Initializer;
+  kernelRegularizer?: RegularizerSpec;
+  recurrentRegularizer?: RegularizerSpec;
+  biasRegularizer?: RegularizerSpec;
+  kernelConstraint?: ConstraintSpec;
+  recurrentConstraint?: ConstraintSpec;
+  biasConstraint?: ConstraintSpec;
+  dropout?: number;
+  recurrentDropout?: number;
+  returnSequences?: boolean;
+  returnState?: boolean;
+  goBackwards?: boolean;
+  stateful?: boolean;
+  unroll?: boolean;
 }
 
 export interface InputConfig {

@@ -107,3 +107,17 @@ test('a JS layer inside a sequential model', () => {
   m.add(new Doubler({}));
   assert.deepEqual(Array.from(m.predict(tf.tensor2d([[1, 2]])).dataSync()), [6, 6]);
 });
+
+test('recurrent layers and wrappers train in fit', async () => {
+  const m = tf.sequential();
+  m.add(tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 4 }), inputShape: [5, 3] }));
+  m.add(tf.layers.dense({ units: 1 }));
+  m.compile({ optimizer: tf.train.adam(0.05), loss: 'meanSquaredError' });
+  const x = tf.randomNormal([32, 5, 3], 0, 1, 'float32', 7);
+  const y = tf.sum(x, [1, 2]).reshape([32, 1]).div(5);
+  const h = await m.fit(x, y, { epochs: 30, batchSize: 16, verbose: 0 });
+  assert.ok(h.history.loss[29] < h.history.loss[0] / 2, `loss ${h.history.loss[0]} → ${h.history.loss[29]}`);
+  const g = tf.sequential({ layers: [tf.layers.gru({ units: 6, inputShape: [4, 2], returnSequences: true }), tf.layers.simpleRNN({ units: 3 })] });
+  assert.deepEqual(g.predict(tf.ones([3, 4, 2])).shape, [3, 3]);
+  assert.deepEqual(g.outputs[0].shape, [null, 3]);
+});

@@ -121,6 +121,19 @@ class Layer {
   }
 }
 
+// Objects in a config travel as their serialized form: layers (wrappers' `layer`, RNN `cell`)
+// and initializers as {className, config}.
+function toNativeConfig(config) {
+  const out = {};
+  const { Initializer } = require('./initializers');
+  for (const [k, v] of Object.entries(config)) {
+    if (v instanceof Layer) out[k] = { className: v.getClassName(), config: v.getConfig() };
+    else if (v instanceof Initializer) out[k] = { className: v.className, config: v.config };
+    else out[k] = v;
+  }
+  return out;
+}
+
 /** Assigns `weights` to `ws` after checking them all, so a bad call changes nothing. */
 function assignWeights(owner, ws, weights) {
   if (!Array.isArray(weights) || weights.length !== ws.length) {
@@ -138,8 +151,7 @@ function assignWeights(owner, ws, weights) {
 class NativeLayer extends Layer {
   constructor(config = {}) {
     super(config);
-    const cfg = { ...config, name: this.name };
-    this._n = native.layerCreate(this.getClassName(), cfg);
+    this._n = native.layerCreate(this.getClassName(), toNativeConfig({ ...config, name: this.name }));
     this._weightsFetched = false;
   }
   _fetchWeights() {
