@@ -8,11 +8,21 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 
 pub mod activations;
+pub mod advanced_activations;
 pub mod config;
 pub mod constraints;
+pub mod conv;
+pub mod conv_separable;
 pub mod core;
+pub mod embedding;
+pub mod helpers;
 pub mod initializers;
+pub mod merge;
+pub mod noise;
+pub mod normalization;
+pub mod pooling;
 pub mod regularizers;
+pub mod reshaping;
 
 pub use config::ConfigReader;
 
@@ -168,6 +178,45 @@ static CLASSES: &[(&str, Factory)] = &[
     ("Activation", |r| make(core::Activation::from_config)(r)),
     ("Flatten", |r| make(core::Flatten::from_config)(r)),
     ("Dropout", |r| make(core::Dropout::from_config)(r)),
+    ("Conv1D", |r| make(conv::Conv::conv1d)(r)),
+    ("Conv2D", |r| make(conv::Conv::conv2d)(r)),
+    ("Conv2DTranspose", |r| make(conv::Conv::conv2d_transpose)(r)),
+    ("DepthwiseConv2D", |r| make(conv_separable::DepthwiseConv2D::from_config)(r)),
+    ("SeparableConv2D", |r| make(conv_separable::SeparableConv2D::from_config)(r)),
+    ("MaxPooling1D", |r| make(pooling::Pooling1D::max_pooling)(r)),
+    ("MaxPooling2D", |r| make(pooling::Pooling2D::max_pooling)(r)),
+    ("AveragePooling1D", |r| make(pooling::Pooling1D::average_pooling)(r)),
+    ("AveragePooling2D", |r| make(pooling::Pooling2D::average_pooling)(r)),
+    ("GlobalAveragePooling1D", |r| make(pooling::GlobalPooling::average_1d)(r)),
+    ("GlobalAveragePooling2D", |r| make(pooling::GlobalPooling::average_2d)(r)),
+    ("GlobalMaxPooling1D", |r| make(pooling::GlobalPooling::max_1d)(r)),
+    ("GlobalMaxPooling2D", |r| make(pooling::GlobalPooling::max_2d)(r)),
+    ("BatchNormalization", |r| make(normalization::BatchNormalization::from_config)(r)),
+    ("LayerNormalization", |r| make(normalization::LayerNormalization::from_config)(r)),
+    ("Reshape", |r| make(reshaping::Reshape::from_config)(r)),
+    ("Permute", |r| make(reshaping::Permute::from_config)(r)),
+    ("RepeatVector", |r| make(reshaping::RepeatVector::from_config)(r)),
+    ("ZeroPadding2D", |r| make(reshaping::ZeroPadding2D::from_config)(r)),
+    ("Cropping2D", |r| make(reshaping::Cropping2D::from_config)(r)),
+    ("UpSampling2D", |r| make(reshaping::UpSampling2D::from_config)(r)),
+    ("Masking", |r| make(reshaping::Masking::from_config)(r)),
+    ("Embedding", |r| make(embedding::Embedding::from_config)(r)),
+    ("Add", |r| make(merge::Merge::add)(r)),
+    ("Average", |r| make(merge::Merge::average)(r)),
+    ("Concatenate", |r| make(merge::Concatenate::from_config)(r)),
+    ("Maximum", |r| make(merge::Merge::maximum)(r)),
+    ("Minimum", |r| make(merge::Merge::minimum)(r)),
+    ("Multiply", |r| make(merge::Merge::multiply)(r)),
+    ("Dot", |r| make(merge::Dot::from_config)(r)),
+    ("ELU", |r| make(advanced_activations::ELU::from_config)(r)),
+    ("ReLU", |r| make(advanced_activations::ReLU::from_config)(r)),
+    ("LeakyReLU", |r| make(advanced_activations::LeakyReLU::from_config)(r)),
+    ("PReLU", |r| make(advanced_activations::PReLU::from_config)(r)),
+    ("Softmax", |r| make(advanced_activations::Softmax::from_config)(r)),
+    ("ThresholdedReLU", |r| make(advanced_activations::ThresholdedReLU::from_config)(r)),
+    ("GaussianNoise", |r| make(noise::GaussianNoise::from_config)(r)),
+    ("GaussianDropout", |r| make(noise::GaussianDropout::from_config)(r)),
+    ("AlphaDropout", |r| make(noise::AlphaDropout::from_config)(r)),
 ];
 
 pub fn class_names() -> Vec<&'static str> {
