@@ -23,6 +23,8 @@ pub mod normalization;
 pub mod pooling;
 pub mod regularizers;
 pub mod reshaping;
+#[cfg(test)]
+mod tests_layers;
 
 pub use config::ConfigReader;
 
