@@ -8,14 +8,26 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 
 pub mod activations;
+pub mod advanced_activations;
 pub mod config;
 pub mod constraints;
+pub mod conv;
+pub mod conv_separable;
 pub mod core;
+pub mod embedding;
+pub mod helpers;
 pub mod initializers;
+pub mod merge;
+pub mod noise;
+pub mod normalization;
+pub mod pooling;
 pub mod recurrent;
 pub mod regularizers;
+pub mod reshaping;
 pub mod wrappers;
 
+#[cfg(test)]
+mod tests_layers;
 #[cfg(test)]
 mod tests_recurrent;
 
@@ -182,6 +194,45 @@ static CLASSES: &[(&str, Factory)] = &[
     ("GRUCell", |r, c| Ok(Arc::new(recurrent::CellLayer::from_config(recurrent::CellKind::Gru, r, c)?))),
     ("Bidirectional", |r, c| Ok(Arc::new(wrappers::Bidirectional::from_config(r, c)?))),
     ("TimeDistributed", |r, _| Ok(Arc::new(wrappers::TimeDistributed::from_config(r)?))),
+    ("Conv1D", |r, _| make(conv::Conv::conv1d)(r)),
+    ("Conv2D", |r, _| make(conv::Conv::conv2d)(r)),
+    ("Conv2DTranspose", |r, _| make(conv::Conv::conv2d_transpose)(r)),
+    ("DepthwiseConv2D", |r, _| make(conv_separable::DepthwiseConv2D::from_config)(r)),
+    ("SeparableConv2D", |r, _| make(conv_separable::SeparableConv2D::from_config)(r)),
+    ("MaxPooling1D", |r, _| make(pooling::Pooling1D::max_pooling)(r)),
+    ("MaxPooling2D", |r, _| make(pooling::Pooling2D::max_pooling)(r)),
+    ("AveragePooling1D", |r, _| make(pooling::Pooling1D::average_pooling)(r)),
+    ("AveragePooling2D", |r, _| make(pooling::Pooling2D::average_pooling)(r)),
+    ("GlobalAveragePooling1D", |r, _| make(pooling::GlobalPooling::average_1d)(r)),
+    ("GlobalAveragePooling2D", |r, _| make(pooling::GlobalPooling::average_2d)(r)),
+    ("GlobalMaxPooling1D", |r, _| make(pooling::GlobalPooling::max_1d)(r)),
+    ("GlobalMaxPooling2D", |r, _| make(pooling::GlobalPooling::max_2d)(r)),
+    ("BatchNormalization", |r, _| make(normalization::BatchNormalization::from_config)(r)),
+    ("LayerNormalization", |r, _| make(normalization::LayerNormalization::from_config)(r)),
+    ("Reshape", |r, _| make(reshaping::Reshape::from_config)(r)),
+    ("Permute", |r, _| make(reshaping::Permute::from_config)(r)),
+    ("RepeatVector", |r, _| make(reshaping::RepeatVector::from_config)(r)),
+    ("ZeroPadding2D", |r, _| make(reshaping::ZeroPadding2D::from_config)(r)),
+    ("Cropping2D", |r, _| make(reshaping::Cropping2D::from_config)(r)),
+    ("UpSampling2D", |r, _| make(reshaping::UpSampling2D::from_config)(r)),
+    ("Masking", |r, _| make(reshaping::Masking::from_config)(r)),
+    ("Embedding", |r, _| make(embedding::Embedding::from_config)(r)),
+    ("Add", |r, _| make(merge::Merge::add)(r)),
+    ("Average", |r, _| make(merge::Merge::average)(r)),
+    ("Concatenate", |r, _| make(merge::Concatenate::from_config)(r)),
+    ("Maximum", |r, _| make(merge::Merge::maximum)(r)),
+    ("Minimum", |r, _| make(merge::Merge::minimum)(r)),
+    ("Multiply", |r, _| make(merge::Merge::multiply)(r)),
+    ("Dot", |r, _| make(merge::Dot::from_config)(r)),
+    ("ELU", |r, _| make(advanced_activations::ELU::from_config)(r)),
+    ("ReLU", |r, _| make(advanced_activations::ReLU::from_config)(r)),
+    ("LeakyReLU", |r, _| make(advanced_activations::LeakyReLU::from_config)(r)),
+    ("PReLU", |r, _| make(advanced_activations::PReLU::from_config)(r)),
+    ("Softmax", |r, _| make(advanced_activations::Softmax::from_config)(r)),
+    ("ThresholdedReLU", |r, _| make(advanced_activations::ThresholdedReLU::from_config)(r)),
+    ("GaussianNoise", |r, _| make(noise::GaussianNoise::from_config)(r)),
+    ("GaussianDropout", |r, _| make(noise::GaussianDropout::from_config)(r)),
+    ("AlphaDropout", |r, _| make(noise::AlphaDropout::from_config)(r)),
 ];
 
 pub fn class_names() -> Vec<&'static str> {
