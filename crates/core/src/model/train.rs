@@ -261,7 +261,7 @@ pub(super) fn softmax_logits(tape: &TapeRef, out: &Tensor) -> Option<Tensor> {
         None => true,
         Some(d) => d.len() == 1 && (d[0] == -1 || d[0] == rank - 1),
     };
-    (rank >= 1 && last_axis && x.dtype() == DType::Float32 && fused_loss::softmax_is_native()).then(|| x.clone())
+    (rank >= 1 && last_axis && x.dtype() == DType::Float32 && fused_loss::available()).then(|| x.clone())
 }
 
 /// Per-sample weights `[b]` shaped to multiply per-sample losses along their first axis.
