@@ -5,6 +5,7 @@ pub mod batching;
 pub mod fit_args;
 pub mod fused_loss;
 pub mod graph;
+pub mod history;
 pub mod losses;
 pub mod metrics;
 pub mod train;

@@ -5,8 +5,8 @@
 //! output's per-sample loss (times its sample weights and loss weight), their mean and the
 //! regularizer penalties of the weights; computes the metrics on the same outputs; takes the
 //! gradients of the total with respect to the trainable weights; and only then lets the
-//! optimizer update the weights and applies their constraints. A step that fails changes no
-//! weight.
+//! optimizer update the weights and applies their constraints (as Keras does; tfjs 4.22's
+//! `fit` leaves constraints out). A step that fails changes no weight.
 //!
 //! Logs follow tfjs: `loss` (the total, penalties included), `<output>_loss` per output when
 //! there are several, the metric keys (prefixed `<output>_` when there are several outputs,
@@ -17,6 +17,7 @@ use super::batching::{slice_rows, RowStack, SampleOrder};
 use super::fit_args::{self, count, FitArgs};
 use super::fused_loss;
 use super::graph::{Graph, NodeLayer};
+pub use super::history::{FitObserver, FitParams, History, Logs};
 use super::losses::{Loss, LossKind};
 use super::metrics::{self, Metric, MetricSpec};
 use crate::engine;
@@ -126,90 +127,6 @@ pub fn infer_output_shapes(graph: &Graph) -> Vec<Option<Shape>> {
     graph.outputs.iter().map(|o| shapes.get(o.node)?.as_ref()?.get(o.index).cloned()).collect()
 }
 
-/// Named values, in insertion order (a tfjs `Logs` object).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Logs(pub Vec<(String, f64)>);
-
-impl Logs {
-    pub fn get(&self, key: &str) -> Option<f64> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
-    }
-    pub fn set(&mut self, key: &str, v: f64) {
-        match self.0.iter_mut().find(|(k, _)| k == key) {
-            Some(e) => e.1 = v,
-            None => self.0.push((key.to_string(), v)),
-        }
-    }
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_str())
-    }
-}
-
-/// What `fit` returns: the epochs run and, per log key, one value per epoch that logged it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct History {
-    pub epoch: Vec<usize>,
-    pub history: Vec<(String, Vec<f64>)>,
-}
-
-impl History {
-    pub fn get(&self, key: &str) -> Option<&[f64]> {
-        self.history.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_slice())
-    }
-    fn record(&mut self, epoch: usize, logs: &Logs) {
-        self.epoch.push(epoch);
-        for (k, v) in &logs.0 {
-            match self.history.iter_mut().find(|(h, _)| h == k) {
-                Some((_, vs)) => vs.push(*v),
-                None => self.history.push((k.clone(), vec![*v])),
-            }
-        }
-    }
-}
-
-/// What observers learn when training begins (tfjs callback `params`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct FitParams {
-    pub epochs: usize,
-    pub initial_epoch: usize,
-    /// Training samples (after any validation split).
-    pub samples: usize,
-    /// `stepsPerEpoch` when given.
-    pub steps: Option<usize>,
-    pub batch_size: usize,
-    pub do_validation: bool,
-    /// Every key the epoch logs may hold.
-    pub metrics: Vec<String>,
-}
-
-/// Callbacks of a `fit` (tfjs `BaseCallback`), called on the training thread in tfjs's order.
-/// An error aborts training with that error; `true` from `on_batch_end`/`on_epoch_end` stops
-/// it after that batch or epoch (tfjs `model.stopTraining = true`).
-pub trait FitObserver {
-    fn on_train_begin(&mut self, _params: &FitParams) -> Result<()> {
-        Ok(())
-    }
-    fn on_epoch_begin(&mut self, _epoch: usize) -> Result<()> {
-        Ok(())
-    }
-    fn on_batch_begin(&mut self, _batch: usize) -> Result<()> {
-        Ok(())
-    }
-    /// `logs` holds `batch`, `size` and the step's values.
-    fn on_batch_end(&mut self, _batch: usize, _logs: &Logs) -> Result<bool> {
-        Ok(false)
-    }
-    fn on_epoch_end(&mut self, _epoch: usize, _logs: &Logs) -> Result<bool> {
-        Ok(false)
-    }
-    fn on_train_end(&mut self) -> Result<()> {
-        Ok(())
-    }
-}
-
-/// No callbacks.
-impl FitObserver for () {}
-
 /// A model's weights as training sees them.
 struct Weights {
     trainable: Vec<Arc<Variable>>,
@@ -261,7 +178,7 @@ pub(super) fn softmax_logits(tape: &TapeRef, out: &Tensor) -> Option<Tensor> {
         None => true,
         Some(d) => d.len() == 1 && (d[0] == -1 || d[0] == rank - 1),
     };
-    (rank >= 1 && last_axis && x.dtype() == DType::Float32 && fused_loss::softmax_is_native()).then(|| x.clone())
+    (rank >= 1 && last_axis && x.dtype() == DType::Float32 && fused_loss::available()).then(|| x.clone())
 }
 
 /// Per-sample weights `[b]` shaped to multiply per-sample losses along their first axis.
