@@ -26,6 +26,7 @@ pub fn register_all(r: &mut Registry) {
     matmul::register(r);
     shape::register(r);
     nn::register(r);
+    crate::model::fused_loss::register(r);
 }
 
 /// Below this many elements an element-wise loop stays on the calling thread: the fork/join
