@@ -1319,6 +1319,91 @@ export declare namespace layers {
   function gruCell(config: RNNLayerArgs & { recurrentActivation?: ActivationIdentifier; resetAfter?: boolean }): Layer;
   function bidirectional(config: LayerArgs & { layer: Layer | { className: string; config: ConfigDict }; mergeMode?: 'concat' | 'sum' | 'mul' | 'ave' | null }): Layer;
   function timeDistributed(config: LayerArgs & { layer: Layer | { className: string; config: ConfigDict } }): Layer;
+  function conv1d(config: ConvLayerArgs): Layer;
+  function conv2d(config: ConvLayerArgs): Layer;
+  function conv2dTranspose(config: ConvLayerArgs): Layer;
+  function depthwiseConv2d(config: ConvLayerArgs & { depthMultiplier?: number; depthwiseInitializer?: InitializerIdentifier | initializers.Initializer }): Layer;
+  function separableConv2d(config: ConvLayerArgs & { depthMultiplier?: number; depthwiseInitializer?: InitializerIdentifier | initializers.Initializer; pointwiseInitializer?: InitializerIdentifier | initializers.Initializer }): Layer;
+  function maxPooling1d(config?: Pooling1DLayerArgs): Layer;
+  function averagePooling1d(config?: Pooling1DLayerArgs): Layer;
+  function maxPooling2d(config?: Pooling2DLayerArgs): Layer;
+  function averagePooling2d(config?: Pooling2DLayerArgs): Layer;
+  function maxPool1d(config?: Pooling1DLayerArgs): Layer;
+  function avgPool1d(config?: Pooling1DLayerArgs): Layer;
+  function avgPooling1d(config?: Pooling1DLayerArgs): Layer;
+  function maxPool2d(config?: Pooling2DLayerArgs): Layer;
+  function avgPool2d(config?: Pooling2DLayerArgs): Layer;
+  function avgPooling2d(config?: Pooling2DLayerArgs): Layer;
+  function globalAveragePooling1d(config?: LayerArgs & { dataFormat?: DataFormat }): Layer;
+  function globalAveragePooling2d(config?: LayerArgs & { dataFormat?: DataFormat }): Layer;
+  function globalMaxPooling1d(config?: LayerArgs & { dataFormat?: DataFormat }): Layer;
+  function globalMaxPooling2d(config?: LayerArgs & { dataFormat?: DataFormat }): Layer;
+  function globalAvgPool1d(config?: LayerArgs & { dataFormat?: DataFormat }): Layer;
+  function globalAvgPool2d(config?: LayerArgs & { dataFormat?: DataFormat }): Layer;
+  function globalMaxPool1d(config?: LayerArgs & { dataFormat?: DataFormat }): Layer;
+  function globalMaxPool2d(config?: LayerArgs & { dataFormat?: DataFormat }): Layer;
+  function batchNormalization(config?: LayerArgs & { axis?: number; momentum?: number; epsilon?: number; center?: boolean; scale?: boolean;
+    betaInitializer?: InitializerIdentifier | initializers.Initializer; gammaInitializer?: InitializerIdentifier | initializers.Initializer;
+    movingMeanInitializer?: InitializerIdentifier | initializers.Initializer; movingVarianceInitializer?: InitializerIdentifier | initializers.Initializer;
+    betaRegularizer?: RegularizerSpec; gammaRegularizer?: RegularizerSpec; betaConstraint?: ConstraintSpec; gammaConstraint?: ConstraintSpec }): Layer;
+  function layerNormalization(config?: LayerArgs & { axis?: number | number[]; epsilon?: number; center?: boolean; scale?: boolean;
+    betaInitializer?: InitializerIdentifier | initializers.Initializer; gammaInitializer?: InitializerIdentifier | initializers.Initializer;
+    betaRegularizer?: RegularizerSpec; gammaRegularizer?: RegularizerSpec }): Layer;
+  function reshape(config: LayerArgs & { targetShape: Shape }): Layer;
+  function permute(config: LayerArgs & { dims: number[] }): Layer;
+  function repeatVector(config: LayerArgs & { n: number }): Layer;
+  function zeroPadding2d(config?: LayerArgs & { padding?: number | [number, number] | [[number, number], [number, number]]; dataFormat?: DataFormat }): Layer;
+  function cropping2d(config: LayerArgs & { cropping: number | [number, number] | [[number, number], [number, number]]; dataFormat?: DataFormat }): Layer;
+  function upSampling2d(config?: LayerArgs & { size?: number[]; dataFormat?: DataFormat; interpolation?: 'nearest' | 'bilinear' }): Layer;
+  function masking(config?: LayerArgs & { maskValue?: number }): Layer;
+  function embedding(config: LayerArgs & { inputDim: number; outputDim: number; embeddingsInitializer?: InitializerIdentifier | initializers.Initializer;
+    embeddingsRegularizer?: RegularizerSpec; embeddingsConstraint?: ConstraintSpec; maskZero?: boolean; inputLength?: number | number[] }): Layer;
+  function add(config?: LayerArgs): Layer;
+  function average(config?: LayerArgs): Layer;
+  function concatenate(config?: LayerArgs & { axis?: number }): Layer;
+  function maximum(config?: LayerArgs): Layer;
+  function minimum(config?: LayerArgs): Layer;
+  function multiply(config?: LayerArgs): Layer;
+  function dot(config: LayerArgs & { axes: number | [number, number]; normalize?: boolean }): Layer;
+  function elu(config?: LayerArgs & { alpha?: number }): Layer;
+  function reLU(config?: LayerArgs & { maxValue?: number }): Layer;
+  function leakyReLU(config?: LayerArgs & { alpha?: number }): Layer;
+  function prelu(config?: LayerArgs & { alphaInitializer?: InitializerIdentifier | initializers.Initializer; alphaRegularizer?: RegularizerSpec; alphaConstraint?: ConstraintSpec; sharedAxes?: number | number[] }): Layer;
+  function softmax(config?: LayerArgs & { axis?: number }): Layer;
+  function thresholdedReLU(config?: LayerArgs & { theta?: number }): Layer;
+  function gaussianNoise(config: LayerArgs & { stddev: number }): Layer;
+  function gaussianDropout(config: LayerArgs & { rate: number }): Layer;
+  function alphaDropout(config: LayerArgs & { rate: number; noiseShape?: Shape }): Layer;
+}
+
+export type DataFormat = 'channelsFirst' | 'channelsLast';
+export interface ConvLayerArgs extends LayerArgs {
+  filters?: number;
+  kernelSize: number | number[];
+  strides?: number | number[];
+  padding?: 'valid' | 'same';
+  dataFormat?: DataFormat;
+  dilationRate?: number | number[];
+  activation?: ActivationIdentifier;
+  useBias?: boolean;
+  kernelInitializer?: InitializerIdentifier | initializers.Initializer;
+  biasInitializer?: InitializerIdentifier | initializers.Initializer;
+  kernelConstraint?: ConstraintSpec;
+  biasConstraint?: ConstraintSpec;
+  kernelRegularizer?: RegularizerSpec;
+  biasRegularizer?: RegularizerSpec;
+  activityRegularizer?: RegularizerSpec;
+}
+export interface Pooling1DLayerArgs extends LayerArgs {
+  poolSize?: number | [number];
+  strides?: number | [number];
+  padding?: 'valid' | 'same';
+}
+export interface Pooling2DLayerArgs extends LayerArgs {
+  poolSize?: number | [number, number];
+  strides?: number | [number, number];
+  padding?: 'valid' | 'same';
+  dataFormat?: DataFormat;
 }
 
 export interface RNNLayerArgs extends LayerArgs {
