@@ -61,20 +61,18 @@ pub fn exp_fast(x: f32) -> f32 {
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
     const ROUND: f32 = 12_582_912.0; // 1.5·2²³: adding and subtracting it rounds to an integer
-    if x.is_nan() {
-        return x;
-    }
-    if x > 88.722_84 {
-        return f32::INFINITY;
-    }
-    if x < -87.336_54 {
-        return 0.0;
-    }
-    let n = (x * LOG2E + ROUND) - ROUND;
-    let r = x - n * LN2_HI - n * LN2_LO;
+    const HI: f32 = 88.722_84;
+    const LO: f32 = -87.336_54;
+    // Branch-free (selects only) so that loops over it vectorise; NaN flows through the
+    // polynomial and comes out NaN.
+    let xc = x.clamp(LO, HI);
+    let n = (xc * LOG2E + ROUND) - ROUND;
+    let r = xc - n * LN2_HI - n * LN2_LO;
     let p = 1.0 + r * (1.0 + r * (0.5 + r * (0.166_666_67 + r * (0.041_666_41 + r * (0.008_333_452 + r * 0.001_388_89)))));
     let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
-    p * scale
+    let y = p * scale;
+    let y = if x > HI { f32::INFINITY } else { y };
+    if x < LO { 0.0 } else { y }
 }
 
 pub fn sigmoid(x: f32) -> f32 {
