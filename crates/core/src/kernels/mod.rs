@@ -5,6 +5,7 @@ use crate::registry::Registry;
 use rayon::prelude::*;
 
 pub mod binary;
+pub mod index;
 pub mod conv;
 pub mod conv_depthwise;
 pub mod conv_gemm;
@@ -25,6 +26,7 @@ pub fn register_all(r: &mut Registry) {
     reduce::register(r);
     matmul::register(r);
     shape::register(r);
+    index::register(r);
     nn::register(r);
     crate::model::fused_loss::register(r);
 }
