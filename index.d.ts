@@ -1299,12 +1299,17 @@ export declare namespace layers {
       trainable?: boolean,
       constraint?: ConstraintSpec,
     ): Variable;
-    addLoss(loss: Tensor | (() => Tensor)): void;
+    /** Adds a loss term; inside fit it enters the step's total loss (Keras `add_loss`). */
+    addLoss(loss: Tensor | (() => Tensor) | Array<Tensor | (() => Tensor)>): void;
+    /** ★ Reports a metric from `call` (Keras `add_metric`): its epoch mean appears in the fit logs and History. */
+    addMetric(value: Tensor | number, name: string): void;
     getWeights(): Tensor[];
     setWeights(weights: Tensor[]): void;
     countParams(): number;
     dispose(): { refCountAfterDispose: number; numDisposedVariables: number };
   }
+  /** ★ Keras `Lambda`: a layer computing `fn(inputs, arguments)`; it cannot be serialized. */
+  function lambda(config: LayerArgs & { fn: (inputs: Tensor | Tensor[], args: ConfigDict) => Tensor | Tensor[]; outputShape?: Shape; arguments?: ConfigDict }): Layer;
   function dense(config: DenseLayerArgs): Layer;
   function activation(config: LayerArgs & { activation: ActivationIdentifier }): Layer;
   function flatten(config?: LayerArgs & { dataFormat?: 'channelsFirst' | 'channelsLast' }): Layer;

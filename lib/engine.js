@@ -28,6 +28,10 @@ function runScoped(fn) {
   let result;
   try {
     result = fn();
+  } catch (err) {
+    // What the failed call made is of no use to anyone: free it before passing the error on.
+    for (const t of scope) if (!t.kept && !(t instanceof Variable) && !t.isDisposed) native.dispose(t.h);
+    throw err;
   } finally {
     scopes.pop();
   }
@@ -189,7 +193,16 @@ function kernelWrapper(kernelFunc, kernelName) {
     const fresh = new Set(handles);
     const inputs = {};
     names.forEach((n, i) => { inputs[n] = infoOf(handles[i]); });
-    const { result, scope } = runScoped(() => kernelFunc({ inputs, backend, attrs }));
+    let ran;
+    try {
+      ran = runScoped(() => kernelFunc({ inputs, backend, attrs }));
+    } catch (err) {
+      // Free the inputs handed to this call and whatever it made before failing.
+      for (const h of [...fresh, ...createdInfos]) native.dispose(h);
+      createdInfos.clear();
+      throw err;
+    }
+    const { result, scope } = ran;
     for (const h of createdInfos) fresh.add(h);
     createdInfos.clear();
     const outs = Array.isArray(result) ? result : [result];
@@ -415,7 +428,13 @@ function customGrad(f) {
       const held = saved.map((t) => wrapUntracked(native.cloneHandle(t.h)));
       const userGrad = res.gradFunc;
       const wrapper = gradientWrapper((dy) => {
-        const g = userGrad(dy, held);
+        let g;
+        try {
+          g = userGrad(dy, held);
+        } finally {
+          // The backward pass runs once per recording; what it saved is no longer needed.
+          for (const t of held) if (!t.isDisposed) t.dispose();
+        }
         const list = Array.isArray(g) ? g : [g];
         if (list.length !== xs.length) {
           throw new Error(`customGrad: gradFunc must return ${xs.length} gradient(s) (one per input), got ${list.length}`);

@@ -284,9 +284,18 @@ pub fn call_recorded(f: &std::sync::Arc<JsFn>, tape: &ferrograd_core::tape::Tape
     })
 }
 
-/// Calls a JS layer's wrapper (`(inputHandles, training) => {h, o}`) on the main thread with the
-/// calling thread's tapes installed there, so its ops are recorded where the caller records.
-pub fn call_layer(f: &std::sync::Arc<JsFn>, inputs: Vec<Tensor>, training: bool, what: &str) -> CoreResult<Vec<Tensor>> {
+/// What a JS layer's `call` produced: its outputs, and the losses and metrics it added
+/// (`addLoss`/`addMetric`).
+pub struct LayerResult {
+    pub outputs: Vec<Tensor>,
+    pub losses: Vec<Tensor>,
+    pub metrics: Vec<(String, Tensor)>,
+}
+
+/// Calls a JS layer's wrapper (`(inputHandles, training) => {h, o, nl, mn}`: outputs, then `nl`
+/// added losses, then one added metric per name in `mn`) on the main thread with the calling
+/// thread's tapes installed there, so its ops are recorded where the caller records.
+pub fn call_layer(f: &std::sync::Arc<JsFn>, inputs: Vec<Tensor>, training: bool, what: &str) -> CoreResult<LayerResult> {
     let tapes = engine::current_tapes();
     let (f, what) = (f.clone(), what.to_string());
     on_main(move |env| {
@@ -297,7 +306,18 @@ pub fn call_layer(f: &std::sync::Arc<JsFn>, inputs: Vec<Tensor>, training: bool,
         let r = (|| {
             let args = [handles_array(&env, &inputs)?, to_raw(&env, training)?];
             let ret = f.call(&env, &args)?;
-            take_results(&env, ret, &what)
+            let mut all = take_results(&env, ret, &what)?;
+            let o = unsafe { Object::from_napi_value(env.raw(), ret) }.map_err(|_| Error::arg(&what, "the callback must return an object"))?;
+            let nl: Option<u32> = o.get("nl").map_err(|e| Error::arg(&what, e.reason))?;
+            let names: Option<Vec<String>> = o.get("mn").map_err(|e| Error::arg(&what, e.reason))?;
+            let names = names.unwrap_or_default();
+            let extra = nl.unwrap_or(0) as usize + names.len();
+            if extra > all.len() {
+                return Err(Error::arg(&what, "the callback returned fewer tensors than it announced"));
+            }
+            let metrics = all.split_off(all.len() - names.len());
+            let losses = all.split_off(all.len() - nl.unwrap_or(0) as usize);
+            Ok(LayerResult { outputs: all, losses, metrics: names.into_iter().zip(metrics).collect() })
         })();
         engine::pause_tapes();
         engine::resume_tapes(saved);

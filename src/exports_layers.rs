@@ -89,7 +89,9 @@ impl ForeignLayer for JsLayer {
         &self.name
     }
     fn call(&self, inputs: &[Tensor], ctx: &CallContext) -> ferrograd_core::Result<Vec<Tensor>> {
-        calljs::call_layer(&self.wrapper, inputs.to_vec(), ctx.training, &self.name)
+        let r = calljs::call_layer(&self.wrapper, inputs.to_vec(), ctx.training, &self.name)?;
+        ferrograd_core::model::extras::add(r.losses, r.metrics);
+        Ok(r.outputs)
     }
     fn weights(&self) -> Vec<LayerWeight> {
         self.weights.clone()
@@ -126,13 +128,31 @@ pub fn graph_create(env: Env, nodes: Vec<Object>, inputs: Vec<u32>, outputs: Vec
             NodeLayer::Native(l.0.clone())
         } else if let Some(f) = n.get::<Function>("js")? {
             let name: String = n.get("name")?.unwrap_or_default();
+            // Weights of built-in layers the JS layer holds come with their regularizers and
+            // constraints; its own (`addWeight`) weights with the specs given beside them.
+            let mut weights = Vec::new();
+            let natives: Vec<&External<LayerBox>> = n.get("nativeLayers")?.unwrap_or_default();
+            for l in natives {
+                weights.extend(l.0.weights());
+            }
             let ws: Vec<Unknown> = n.get("weights")?.unwrap_or_default();
-            let mut weights = Vec::with_capacity(ws.len());
-            for w in ws {
+            let regs: Vec<Value> = n.get("regularizers")?.unwrap_or_default();
+            let cons: Vec<Value> = n.get("constraints")?.unwrap_or_default();
+            for (k, w) in ws.into_iter().enumerate() {
                 let h = unsafe { handle::H::from_napi_value(env.raw(), w.raw()) }?;
                 let var = guard(&name, || h.variable(&name))?;
-                weights.push(LayerWeight { var, regularizer: None, constraint: None });
+                let regularizer = match regs.get(k) {
+                    Some(v) if !v.is_null() => Some(guard(&name, || layers::regularizers::Regularizer::parse(&name, v))?),
+                    _ => None,
+                };
+                let constraint = match cons.get(k) {
+                    Some(v) if !v.is_null() => Some(guard(&name, || layers::constraints::Constraint::parse(&name, v))?),
+                    _ => None,
+                };
+                weights.push(LayerWeight { var, regularizer, constraint });
             }
+            let mut seen = std::collections::HashSet::new();
+            weights.retain(|w| seen.insert(w.var.id()));
             let shapes_spec = n.get::<Value>("shapes")?.unwrap_or(Value::Array(vec![]));
             let shapes = guard(&name, || shapes_of(&name, &shapes_spec))?;
             NodeLayer::Foreign(Arc::new(JsLayer { name, wrapper: Arc::new(JsFn::new(&env, &f)?), weights, shapes }))

@@ -30,7 +30,7 @@ impl UserFn for JsUserFn {
         &self.name
     }
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> CoreResult<Tensor> {
-        let mut out = calljs::call_layer(&self.wrapper, vec![y_true.clone(), y_pred.clone()], true, &self.name)?;
+        let mut out = calljs::call_layer(&self.wrapper, vec![y_true.clone(), y_pred.clone()], true, &self.name)?.outputs;
         out.pop().ok_or_else(|| Error::arg(&self.name, "the function returned no tensor"))
     }
 }

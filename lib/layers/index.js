@@ -4,7 +4,7 @@
 // subclassing and tf.layers.input.
 
 const native = require('../native');
-const { Layer, NativeLayer } = require('./layer');
+const { Layer, NativeLayer, Lambda } = require('./layer');
 
 const SPECIAL = {
   LSTM: 'lstm', GRU: 'gru', RNN: 'rnn', ELU: 'elu', PReLU: 'prelu', ReLU: 'reLU', LeakyReLU: 'leakyReLU',
@@ -29,5 +29,8 @@ const ALIASES = { maxPool1d: 'maxPooling1d', maxPool2d: 'maxPooling2d', avgPool1
   avgPooling1d: 'averagePooling1d', avgPooling2d: 'averagePooling2d', globalMaxPool1d: 'globalMaxPooling1d',
   globalMaxPool2d: 'globalMaxPooling2d', globalAvgPool1d: 'globalAveragePooling1d', globalAvgPool2d: 'globalAveragePooling2d' };
 for (const [alias, target] of Object.entries(ALIASES)) if (layers[target]) layers[alias] = layers[target];
+
+// Keras's Lambda layer (tfjs has none).
+layers.lambda = (config) => new Lambda(config);
 
 module.exports = { layers, classes, factoryName };

@@ -5,7 +5,7 @@
 
 const native = require('../native');
 const { Tensor, wrap } = require('../tensor');
-const { Layer, NativeLayer, toList, assignWeights } = require('../layers/layer');
+const { Layer, NativeLayer, toList, assignWeights, withCollector, specOf, probeOutputShapes } = require('../layers/layer');
 const { SymbolicTensor } = require('../layers/symbolic');
 const { uid } = require('../layers/naming');
 const { runScoped } = require('../engine');
@@ -36,20 +36,44 @@ function input(config = {}) {
   return layer.output;
 }
 
-// The wrapper through which native code calls a JS layer: handles in, {h, o} out.
+// The wrapper through which native code calls a JS layer: handles in; out, the handles of its
+// outputs, then of the losses (`nl` of them) and metrics (named `mn`) its call added, with
+// `o` telling which handles the call created (the native side releases those).
 function jsLayerWrapper(layer, multiInput) {
   return (handles, training) => {
+    const sink = { losses: [], metrics: [] };
     const { result, scope } = runScoped(() => {
       const xs = handles.map(wrap);
-      const out = layer.call(multiInput ? xs : xs[0], { training });
-      return toList(out);
+      const out = toList(withCollector(sink, () => layer.call(multiInput ? xs : xs[0], { training })));
+      for (const t of out) if (!(t instanceof Tensor)) throw new Error(`${layer.name}.call must return a Tensor or an array of Tensors`);
+      return out;
     });
+    const all = [...result, ...sink.losses, ...sink.metrics.map((m) => m.value)];
     const fresh = new Set(scope.map((t) => t.h));
-    const returned = new Set(result.map((t) => t.h));
+    const returned = new Set(all.map((t) => t.h));
     for (const t of scope) if (!returned.has(t.h) && !t.kept) native.dispose(t.h);
-    for (const t of result) if (!(t instanceof Tensor)) throw new Error(`${layer.name}.call must return a Tensor or an array of Tensors`);
-    return { h: result.map((t) => t.h), o: result.map((t) => fresh.has(t.h)) };
+    return { h: all.map((t) => t.h), o: all.map((t) => fresh.has(t.h)), nl: sink.losses.length, mn: sink.metrics.map((m) => m.name) };
   };
+}
+
+/**
+ * Where a JS layer's weights live: the built-in layers it holds (their weights carry their
+ * regularizers and constraints natively) and the JS-created weights (`addWeight`) of it and
+ * its JS sub-layers.
+ */
+function weightSources(layer) {
+  const natives = new Set();
+  const own = [];
+  const seen = new Set();
+  const visit = (l) => {
+    if (seen.has(l)) return;
+    seen.add(l);
+    if (l instanceof NativeLayer) { natives.add(l); return; }
+    for (const w of l._weights) if (!own.includes(w)) own.push(w);
+    for (const c of l._childLayers()) visit(c);
+  };
+  visit(layer);
+  return { natives: [...natives], own };
 }
 
 class LayersModel extends Layer {
@@ -60,6 +84,44 @@ class LayersModel extends Layer {
     this.isTraining = false;
   }
   static get className() { return 'Model'; }
+
+  // A graph model lists the layers of its graph; a subclassed model (Keras style: layers in
+  // properties, its own `call`) the layers it holds.
+  get layers() { return this._layersList !== undefined ? this._layersList : this._trackedLayers(); }
+  set layers(v) { this._layersList = v; }
+  _childLayers() { return this.layers || []; }
+
+  /** True for a `class extends tf.Model` defining its own `call` rather than a graph. */
+  _isSubclassed() {
+    return this._layersList === undefined && Object.getPrototypeOf(this).call !== LayersModel.prototype.call;
+  }
+
+  /**
+   * Gives a subclassed model its graph for inputs of these shapes: model inputs feeding one
+   * node that runs the model's `call` (on the main thread, its ops recorded for training).
+   * Building it runs `build` and `call` once, which creates the sub-layers' weights.
+   */
+  _ensureSubclassedGraph(shapes, dtypes, op) {
+    if (this._nodes) return;
+    if (!this._isSubclassed()) throw new Error(`${op}: ${this.name} has no layers yet`);
+    const batchShapes = shapes.map((s) => {
+      if (!Array.isArray(s) || s.length === 0) throw new Error(`${op}: ${this.name} needs inputs with a batch dimension, got shape [${s}]`);
+      return [null, ...s.slice(1)];
+    });
+    if (!this.built) {
+      this.build(batchShapes.length === 1 ? batchShapes[0] : batchShapes);
+      this.built = true;
+    }
+    const outShapes = probeOutputShapes(this, batchShapes, dtypes);
+    const inputs = batchShapes.map((s, i) => input({ batchShape: s, dtype: dtypes[i], name: uid(`${this.name}_input`) }));
+    const node = { layer: this, inputs, kwargs: {}, outputs: [] };
+    node.outputs = outShapes.map((s, i) => new SymbolicTensor('float32', s, this, inputs, i, `${this.name}/${this.name}${outShapes.length > 1 ? `_${i}` : ''}`));
+    for (const o of node.outputs) o.node = node;
+    this.inputs = inputs;
+    this.outputs = node.outputs;
+    this._nodes = [...inputs.map((t) => t.node), node];
+    this._native = null;
+  }
 
   _initGraph(inputs, outputs) {
     for (const t of [...inputs, ...outputs]) {
@@ -100,22 +162,6 @@ class LayersModel extends Layer {
   get outputShape() { return this.outputs.length === 1 ? this.outputs[0].shape : this.outputs.map((o) => o.shape); }
   get inputShape() { return this.inputs.length === 1 ? this.inputs[0].shape : this.inputs.map((o) => o.shape); }
 
-  get weights() {
-    const out = [];
-    const seen = new Set();
-    for (const l of this.layers || []) for (const w of l.weights) if (!seen.has(w)) { seen.add(w); out.push(w); }
-    return out;
-  }
-  get trainableWeights() {
-    if (!this.trainable_) return [];
-    const out = [];
-    for (const l of this.layers || []) out.push(...l.trainableWeights);
-    return [...new Set(out)];
-  }
-  get nonTrainableWeights() {
-    const t = new Set(this.trainableWeights);
-    return this.weights.filter((w) => !t.has(w));
-  }
   // tfjs orders model weights trainable first.
   getWeights() { return [...this.trainableWeights, ...this.nonTrainableWeights].map((w) => w.clone()); }
   setWeights(weights) { assignWeights(this.name, [...this.trainableWeights, ...this.nonTrainableWeights], weights); }
@@ -148,7 +194,12 @@ class LayersModel extends Layer {
       } else if (layer instanceof NativeLayer) {
         specs.push({ layer: layer._n, inputs: refs });
       } else {
-        specs.push({ js: jsLayerWrapper(layer, node.inputs.length > 1), name: layer.name, weights: layer.weights.map((w) => w.h), shapes: node.outputs.map((o) => o.shape), inputs: refs });
+        const { natives, own } = weightSources(layer);
+        specs.push({
+          js: jsLayerWrapper(layer, node.inputs.length > 1), name: layer.name, shapes: node.outputs.map((o) => o.shape), inputs: refs,
+          nativeLayers: natives.map((l) => l._n), weights: own.map((w) => w.h),
+          regularizers: own.map((w) => specOf(w.regularizer)), constraints: own.map((w) => specOf(w.constraint)),
+        });
       }
     });
     const order = this.inputs.map((t) => index.get(t.node));
@@ -165,6 +216,10 @@ class LayersModel extends Layer {
 
   _inputTensors(x, op) {
     const list = x instanceof Tensor || !Array.isArray(x) ? [x] : x;
+    if (!this._nodes && this._isSubclassed()) {
+      const ts = list.map((t, i) => convertToTensor(t, `x[${i}]`, op));
+      this._ensureSubclassedGraph(ts.map((t) => t.shape), ts.map((t) => t.dtype), op);
+    }
     if (list.length !== this.inputs.length) {
       throw new Error(`${op}: the model expects ${this.inputs.length} input tensor(s), but got ${list.length}`);
     }
@@ -206,7 +261,13 @@ class LayersModel extends Layer {
     const outs = this.outputs.map((t) => env.get(t));
     return outs.length === 1 ? outs[0] : outs;
   }
-  computeOutputShape() { return this.outputShape; }
+  computeOutputShape(inputShape) {
+    if (!this._nodes && this._isSubclassed()) {
+      const shapes = Array.isArray(inputShape[0]) ? inputShape : [inputShape];
+      this._ensureSubclassedGraph(shapes, shapes.map(() => 'float32'), `${this.name}.apply`);
+    }
+    return this.outputShape;
+  }
 
   countParams() { return this.weights.reduce((n, w) => n + w.size, 0); }
 
@@ -224,7 +285,9 @@ class LayersModel extends Layer {
   }
 
   dispose() {
-    let n = 0;
+    let n = this._weights.length;
+    for (const w of this._weights) w.dispose();
+    this._weights = [];
     for (const l of this.layers || []) { n += l.weights.length; l.dispose(); }
     this._native = null;
     return { refCountAfterDispose: 0, numDisposedVariables: n };

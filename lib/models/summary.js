@@ -3,7 +3,7 @@
 // counts (plus the layers each receives inputs from, for non-sequential graphs), then totals.
 
 function shapeText(s) {
-  return JSON.stringify(s);
+  return typeof s === 'string' ? s : JSON.stringify(s);
 }
 
 function printRow(fields, positions, printFn) {
@@ -27,7 +27,40 @@ function sequentialLike(model) {
   return [...perLayer.values()].every((c) => c <= 1);
 }
 
+// A shape as the summary shows it: batch dimension unknown.
+function unbatched(s) {
+  return s == null ? 'multiple' : [null, ...s.slice(1)];
+}
+
+/** Rows of a subclassed model: the layers it holds, with the shapes their last call saw. */
+function subclassedRows(model) {
+  if (!model.built || !model.layers.every((l) => l.built)) {
+    throw new Error(`summary: ${model.name} has not been built yet; call it on data (fit, predict or apply) first, so its layers know their shapes`);
+  }
+  return model.layers.map((l) => {
+    const io = l._lastShapes;
+    const shapes = (list) => (list == null ? 'multiple' : (list.length === 1 ? unbatched(list[0]) : list.map(unbatched)));
+    return { layer: l, inShapes: io ? shapes(io.in) : 'multiple', outShapes: io ? shapes(io.out) : 'multiple' };
+  });
+}
+
 function printSummary(model, lineLength, positions, printFn = console.log) {
+  if (model._isSubclassed && model._isSubclassed()) {
+    const rows = subclassedRows(model);
+    lineLength = lineLength || 90;
+    positions = positions || [0.32, 0.61, 0.89, 1];
+    if (positions[positions.length - 1] <= 1) positions = positions.map((p) => Math.floor(lineLength * p));
+    printFn(`Model: "${model.name}"`);
+    printFn('_'.repeat(lineLength));
+    printRow(['Layer (type)', 'Input Shape', 'Output shape', 'Param #'], positions, printFn);
+    printFn('='.repeat(lineLength));
+    rows.forEach((r, k) => {
+      printRow([`${r.layer.name} (${r.layer.getClassName()})`, shapeText(r.inShapes), shapeText(r.outShapes), String(r.layer.countParams())], positions, printFn);
+      printFn(k === rows.length - 1 ? '='.repeat(lineLength) : '_'.repeat(lineLength));
+    });
+    printTotals(model, lineLength, printFn);
+    return;
+  }
   const seq = sequentialLike(model);
   const cols = seq ? ['Layer (type)', 'Input Shape', 'Output shape', 'Param #'] : ['Layer (type)', 'Input Shape', 'Output shape', 'Param #', 'Receives inputs'];
   lineLength = lineLength || (seq ? 90 : 115);
@@ -51,6 +84,10 @@ function printSummary(model, lineLength, positions, printFn = console.log) {
     }
     printFn(k === nodes.length - 1 ? '='.repeat(lineLength) : '_'.repeat(lineLength));
   });
+  printTotals(model, lineLength, printFn);
+}
+
+function printTotals(model, lineLength, printFn) {
   const count = (ws) => ws.reduce((n, w) => n + w.size, 0);
   const trainable = count(model.trainableWeights);
   const nonTrainable = count(model.nonTrainableWeights);

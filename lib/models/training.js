@@ -49,6 +49,16 @@ function metricSpec(m) {
 function compile(model, args = {}) {
   if (args == null || typeof args !== 'object') throw new Error('compile: expected {optimizer, loss, metrics?}');
   if (args.loss == null) throw new Error('compile: a loss is required');
+  if (!model._nodes && model._isSubclassed()) {
+    // A subclassed model gets its graph from the first data it sees; compile then.
+    for (const l of Array.isArray(args.loss) ? args.loss : (typeof args.loss === 'object' ? Object.values(args.loss) : [args.loss])) lossSpec(l, 'loss');
+    model.optimizer = resolveOptimizer(args.optimizer == null ? 'rmsprop' : args.optimizer);
+    model.loss = args.loss;
+    model._pendingCompile = args;
+    model._compiled = null;
+    return;
+  }
+  model._pendingCompile = null;
   const outputNames = model.outputs.map((o) => o.sourceLayer.name);
   let losses;
   if (Array.isArray(args.loss)) losses = args.loss.map((l, i) => lossSpec(l, `loss[${i}]`));
@@ -67,12 +77,31 @@ function compile(model, args = {}) {
   if (args.lossWeights != null) {
     lossWeights = Array.isArray(args.lossWeights) ? args.lossWeights : outputNames.map((n) => (args.lossWeights[n] == null ? 1 : args.lossWeights[n]));
   }
-  const optimizer = resolveOptimizer(args.optimizer == null ? 'rmsprop' : args.optimizer);
+  const optimizer = model.optimizer && args === model._compileArgs ? model.optimizer : resolveOptimizer(args.optimizer == null ? 'rmsprop' : args.optimizer);
   const compiled = native.modelCompile(model._graph(), outputNames, losses, lossWeights, metrics);
   model.optimizer = optimizer;
   model.loss = args.loss;
   model._compiled = compiled;
   model.metricsNames = native.compiledMetricNames(compiled);
+  model._compileArgs = args;
+}
+
+/**
+ * Gets a model ready for `op` on inputs `x`: a subclassed model builds its graph from their
+ * shapes and finishes the compile it deferred. Returns the input tensors.
+ */
+function prepare(model, x, op) {
+  if (!model._nodes && model._isSubclassed()) {
+    const list = x instanceof Tensor || !Array.isArray(x) ? [x] : x;
+    const ts = list.map((t, i) => convertToTensor(t, `x[${i}]`, op));
+    model._ensureSubclassedGraph(ts.map((t) => t.shape), ts.map((t) => t.dtype), op);
+  }
+  if (model._pendingCompile) {
+    const args = model._pendingCompile;
+    model._compileArgs = args;
+    compile(model, args);
+  }
+  return toTensors(x, 'x', model.inputs.length, op);
 }
 
 function toTensors(v, what, count, op) {
@@ -88,7 +117,7 @@ function toTensors(v, what, count, op) {
 }
 
 function checkCompiled(model, op) {
-  if (!model._compiled) throw new Error(`${op}: you must compile a model before training or testing it (model.compile({optimizer, loss}))`);
+  if (!model._compiled && !model._pendingCompile) throw new Error(`${op}: you must compile a model before training or testing it (model.compile({optimizer, loss}))`);
 }
 
 const FIT_KEYS = ['batchSize', 'epochs', 'verbose', 'callbacks', 'validationSplit', 'validationData', 'shuffle', 'classWeight',
@@ -109,7 +138,7 @@ async function fit(model, x, y, args = {}) {
   for (const k of Object.keys(args)) {
     if (!FIT_KEYS.includes(k)) throw new Error(`fit: unknown argument '${k}' (known: ${FIT_KEYS.join(', ')})`);
   }
-  const xs = toTensors(x, 'x', model.inputs.length, 'fit');
+  const xs = prepare(model, x, 'fit');
   const ys = toTensors(y, 'y', model.outputs.length, 'fit');
   const verbose = args.verbose == null ? 1 : args.verbose;
   const callbacks = normalizeCallbacks(args.callbacks);
@@ -169,7 +198,7 @@ async function fit(model, x, y, args = {}) {
 
 function evaluate(model, x, y, args = {}) {
   checkCompiled(model, 'evaluate');
-  const xs = toTensors(x, 'x', model.inputs.length, 'evaluate');
+  const xs = prepare(model, x, 'evaluate');
   const ys = toTensors(y, 'y', model.outputs.length, 'evaluate');
   const out = native.modelEvaluate(model._graph(), model._compiled, xs.map((t) => t.h), ys.map((t) => t.h), args.batchSize == null ? 32 : args.batchSize).map(wrap);
   return out.length === 1 ? out[0] : out;
@@ -178,7 +207,7 @@ function evaluate(model, x, y, args = {}) {
 async function trainOnBatch(model, x, y) {
   checkCompiled(model, 'trainOnBatch');
   if (model.isTraining) throw new Error(`trainOnBatch: ${model.name} is already training`);
-  const xs = toTensors(x, 'x', model.inputs.length, 'trainOnBatch');
+  const xs = prepare(model, x, 'trainOnBatch');
   const ys = toTensors(y, 'y', model.outputs.length, 'trainOnBatch');
   model.isTraining = true;
   try {

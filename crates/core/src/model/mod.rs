@@ -2,6 +2,7 @@
 //! forward on concrete tensors; the training loop lives in `train`.
 
 pub mod batching;
+pub mod extras;
 pub mod fit_args;
 pub mod fused_loss;
 pub mod graph;

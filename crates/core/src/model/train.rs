@@ -14,6 +14,7 @@
 //! epoch. Epoch values are the batch values averaged weighted by batch size.
 
 use super::batching::{slice_rows, RowStack, SampleOrder};
+use super::extras::{self, Running};
 use super::fit_args::{self, count, FitArgs};
 use super::fused_loss;
 use super::graph::{Graph, NodeLayer};
@@ -232,10 +233,11 @@ impl<'a> Step<'a> {
         loss.compute(y, out)
     }
 
-    /// Records the forward pass and the total loss; returns it, the outputs and (with several
-    /// outputs) each output's weighted per-sample losses.
-    fn total_loss(&self, op: &str, tape: &TapeRef, xs: &[Tensor], ys: &[Tensor], sw: &[Option<Tensor>]) -> Result<(Tensor, Vec<Tensor>, Vec<Tensor>)> {
-        let outs = self.graph.forward(xs, &CallContext { training: true })?;
+    /// Records the forward pass and the total loss; returns it, the outputs, (with several
+    /// outputs) each output's weighted per-sample losses, and the metrics layers added.
+    fn total_loss(&self, op: &str, tape: &TapeRef, xs: &[Tensor], ys: &[Tensor], sw: &[Option<Tensor>]) -> Result<(Tensor, Vec<Tensor>, Vec<Tensor>, Vec<(String, f64)>)> {
+        let (outs, added) = extras::collect(|| self.graph.forward(xs, &CallContext { training: true }));
+        let outs = outs?;
         self.check_outputs(op, &outs)?;
         let mut total: Option<Tensor> = None;
         let mut per_output = Vec::new();
@@ -258,10 +260,14 @@ impl<'a> Step<'a> {
         }
         let total = total.ok_or_else(|| Error::arg(op, "the model has no outputs to train"))?;
         let mut total = ops::mean(&total, &all_axes(&total), false)?;
+        for l in &added.losses {
+            total = ops::add(&total, &ops::sum(l, &all_axes(l), false)?)?;
+        }
         for (var, reg) in &self.weights().regularized {
             total = ops::add(&total, &reg.penalty(&var.read())?)?;
         }
-        Ok((total, outs, per_output))
+        let added_metrics = engine::without_tapes(|| added.metrics.iter().map(|(n, t)| (n.clone(), metrics::mean_value(t))).collect());
+        Ok((total, outs, per_output, added_metrics))
     }
 
     /// The metrics of `outs`, after the loss values already in `values`.
@@ -274,10 +280,11 @@ impl<'a> Step<'a> {
         Ok(())
     }
 
-    /// One gradient step on a batch; returns the values of `metrics_names()`.
-    fn train(&self, op: &str, optimizer: &mut Optimizer, xs: &[Tensor], ys: &[Tensor], sw: &[Option<Tensor>]) -> Result<Vec<f64>> {
+    /// One gradient step on a batch; returns the values of `metrics_names()`, then the
+    /// metrics the layers added.
+    fn train(&self, op: &str, optimizer: &mut Optimizer, xs: &[Tensor], ys: &[Tensor], sw: &[Option<Tensor>]) -> Result<(Vec<f64>, Vec<(String, f64)>)> {
         let tape = tape::new_tape();
-        let (total, outs, per_output) = engine::without_tapes(|| engine::with_tape(&tape, || self.total_loss(op, &tape, xs, ys, sw)))?;
+        let (total, outs, per_output, added) = engine::without_tapes(|| engine::with_tape(&tape, || self.total_loss(op, &tape, xs, ys, sw)))?;
         let weights = self.weights();
         if weights.trainable.is_empty() {
             return Err(Error::arg(op, "the model has no trainable weights, so there is nothing to train"));
@@ -293,7 +300,7 @@ impl<'a> Step<'a> {
             return Err(Error::arg(op, "cannot find a connection between any trainable weight and the loss"));
         }
         self.apply(optimizer, &pairs)?;
-        Ok(values)
+        Ok((values, added))
     }
 
     /// Updates the weights, then applies their constraints; if a constraint fails, the
@@ -316,12 +323,17 @@ impl<'a> Step<'a> {
         Ok(())
     }
 
-    /// Loss and metrics of one batch in inference mode (tfjs `testFunction`).
-    fn test(&self, op: &str, xs: &[Tensor], ys: &[Tensor]) -> Result<Vec<f64>> {
+    /// Loss and metrics of one batch in inference mode (tfjs `testFunction`), then the
+    /// metrics the layers added.
+    fn test(&self, op: &str, xs: &[Tensor], ys: &[Tensor]) -> Result<(Vec<f64>, Vec<(String, f64)>)> {
         engine::without_tapes(|| {
-            let outs = self.graph.forward(xs, &CallContext { training: false })?;
+            let (outs, added) = extras::collect(|| self.graph.forward(xs, &CallContext { training: false }));
+            let outs = outs?;
             self.check_outputs(op, &outs)?;
             let mut values = vec![0.0];
+            for l in &added.losses {
+                values[0] += l.to_f32_vec().iter().map(|&v| v as f64).sum::<f64>();
+            }
             for (i, loss) in self.spec.losses.iter().enumerate() {
                 let l = metrics::mean_value(&loss.compute(&ys[i], &outs[i])?);
                 values[0] += l * self.spec.loss_weights[i];
@@ -330,25 +342,30 @@ impl<'a> Step<'a> {
                 }
             }
             self.metric_values(ys, &outs, &mut values)?;
-            Ok(values)
+            let added = added.metrics.iter().map(|(n, t)| (n.clone(), metrics::mean_value(t))).collect();
+            Ok((values, added))
         })
     }
 
-    /// `test` over `rows` in batches, averaged weighted by batch size (tfjs `testLoop`).
-    fn evaluate(&self, op: &str, xs: &[Tensor], ys: &[Tensor], rows: Range<usize>, batch_size: usize) -> Result<Vec<f64>> {
-        let n = rows.len();
-        let mut totals = vec![0.0; self.spec.metrics_names().len()];
+    /// `test` over `rows` in batches, averaged weighted by batch size (tfjs `testLoop`): the
+    /// values of `metrics_names()`, then those of the metrics the layers added.
+    fn evaluate(&self, op: &str, xs: &[Tensor], ys: &[Tensor], rows: Range<usize>, batch_size: usize) -> Result<Vec<(String, f64)>> {
+        let labels = self.spec.metrics_names();
+        let mut running = Running::default();
         let mut start = rows.start;
         while start < rows.end {
             let end = (start + batch_size).min(rows.end);
             let bx: Vec<Tensor> = xs.iter().map(|t| slice_rows(t, start..end)).collect();
             let by: Vec<Tensor> = ys.iter().map(|t| slice_rows(t, start..end)).collect();
-            for (t, v) in totals.iter_mut().zip(self.test(op, &bx, &by)?) {
-                *t += v * (end - start) as f64;
+            let (values, added) = self.test(op, &bx, &by)?;
+            let w = (end - start) as f64;
+            for (l, v) in labels.iter().zip(values) {
+                running.add(l, v, w);
             }
+            running.add_all(&added, w);
             start = end;
         }
-        Ok(totals.into_iter().map(|t| t / n as f64).collect())
+        Ok(running.means())
     }
 }
 
@@ -407,7 +424,7 @@ pub fn fit(graph: &Graph, optimizer: &mut Optimizer, spec: &CompileSpec, xs: &[T
             order.start_pass();
         }
         let mut epoch_logs = Logs::default();
-        let mut totals = vec![0.0f64; labels.len()];
+        let mut running = Running::default();
         let mut seen = 0usize;
         let mut stop = false;
         for batch in 0..batches {
@@ -418,30 +435,33 @@ pub fn fit(graph: &Graph, optimizer: &mut Optimizer, spec: &CompileSpec, xs: &[T
             let bx: Vec<Tensor> = data.xs.iter().map(|t| rows.take(t)).collect();
             let by: Vec<Tensor> = data.ys.iter().map(|t| rows.take(t)).collect();
             let bw: Vec<Option<Tensor>> = weights.iter().map(|w| w.as_ref().map(|w| Tensor::f32(vec![size], rows.take_values(w)))).collect();
-            let values = step.train(OP, optimizer, &bx, &by, &bw)?;
-            let mut batch_logs = Logs(Vec::with_capacity(labels.len() + 2));
+            let (values, added) = step.train(OP, optimizer, &bx, &by, &bw)?;
+            let mut batch_logs = Logs(Vec::with_capacity(labels.len() + added.len() + 2));
             batch_logs.set("batch", batch as f64);
             batch_logs.set("size", size as f64);
             batch_logs.0.extend(to_logs(&labels, &values).0);
+            batch_logs.0.extend(added.iter().cloned());
+            for (l, v) in labels.iter().zip(&values) {
+                running.add(l, *v, size as f64);
+            }
+            running.add_all(&added, size as f64);
+            seen += size;
             if batch + 1 == batches {
                 if let Some(v) = &validation {
-                    for (l, x) in labels.iter().zip(step.evaluate(OP, &v.xs, &v.ys, v.rows.clone(), bs)?) {
+                    for (l, x) in step.evaluate(OP, &v.xs, &v.ys, v.rows.clone(), bs)? {
                         epoch_logs.set(&format!("val_{l}"), x);
                     }
                 }
             }
-            for (t, v) in totals.iter_mut().zip(&values) {
-                *t += v * size as f64;
-            }
-            seen += size;
             if observer.on_batch_end(batch, &batch_logs)? {
                 stop = true;
                 break;
             }
         }
         if seen > 0 {
-            for (l, t) in labels.iter().zip(&totals) {
-                epoch_logs.set(l, t / seen as f64);
+            // After the validation values, as tfjs orders epoch logs.
+            for (l, v) in running.means() {
+                epoch_logs.set(&l, v);
             }
         }
         history.record(epoch, &epoch_logs);
@@ -459,8 +479,7 @@ pub fn evaluate(graph: &Graph, spec: &CompileSpec, xs: &[Tensor], ys: &[Tensor],
     const OP: &str = "evaluate";
     let bs = count(OP, "batchSize", batch_size, 1)?;
     let data = fit_args::standardize(OP, graph, spec, xs, ys)?;
-    let values = Step::new(graph, spec).evaluate(OP, &data.xs, &data.ys, 0..data.samples, bs)?;
-    Ok(to_logs(&spec.metrics_names(), &values))
+    Ok(Logs(Step::new(graph, spec).evaluate(OP, &data.xs, &data.ys, 0..data.samples, bs)?))
 }
 
 /// `model.trainOnBatch(x, y)`: one gradient step on all of `xs`/`ys`; the step's values under
@@ -469,8 +488,10 @@ pub fn train_on_batch(graph: &Graph, optimizer: &mut Optimizer, spec: &CompileSp
     const OP: &str = "trainOnBatch";
     let data = fit_args::standardize(OP, graph, spec, xs, ys)?;
     let no_weights = vec![None; data.ys.len()];
-    let values = Step::new(graph, spec).train(OP, optimizer, &data.xs, &data.ys, &no_weights)?;
-    Ok(to_logs(&spec.metrics_names(), &values))
+    let (values, added) = Step::new(graph, spec).train(OP, optimizer, &data.xs, &data.ys, &no_weights)?;
+    let mut logs = to_logs(&spec.metrics_names(), &values);
+    logs.0.extend(added);
+    Ok(logs)
 }
 
 /// `model.predict(x, {batchSize})`: the outputs in inference mode, computed batch by batch
