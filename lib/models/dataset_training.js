@@ -60,6 +60,9 @@ function flattenPart(op, value, part, names) {
   let list;
   if (value instanceof Tensor) list = [value];
   else if (Array.isArray(value)) {
+    if (value.length > 0 && !value.some((v) => v instanceof Tensor)) {
+      throw new Error(`${op}: the dataset element's ${part} is an array of ${Array.isArray(value[0]) ? 'array' : value[0] === null ? 'null' : typeof value[0]}s, not of Tensors; batch the dataset (dataset.batch(batchSize)) to turn numbers and arrays into tensors`);
+    }
     if (value.length !== names.length) {
       throw new Error(`${op}: the dataset element's ${part} is an array of ${value.length} value(s), but the model has ${names.length} ${kind}(s) (${names.join(', ')})`);
     }
