@@ -58,8 +58,12 @@ async function renamed(op, promise) {
 function flattenPart(op, value, part, names) {
   const kind = part === 'xs' ? 'input' : 'output';
   let list;
-  if (value instanceof Tensor) list = [value];
-  else if (Array.isArray(value)) {
+  if (value instanceof Tensor) {
+    if (names.length !== 1) {
+      throw new Error(`${op}: the dataset element's ${part} is one Tensor, but the model has ${names.length} ${kind}s (${names.join(', ')}); give an array of Tensors or an object keyed by ${kind} name`);
+    }
+    list = [value];
+  } else if (Array.isArray(value)) {
     if (value.length > 0 && !value.some((v) => v instanceof Tensor)) {
       throw new Error(`${op}: the dataset element's ${part} is an array of ${Array.isArray(value[0]) ? 'array' : value[0] === null ? 'null' : typeof value[0]}s, not of Tensors; batch the dataset (dataset.batch(batchSize)) to turn numbers and arrays into tensors`);
     }
