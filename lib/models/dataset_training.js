@@ -6,7 +6,7 @@
 
 const native = require('../native');
 const { Tensor } = require('../tensor');
-const { scalar, ones } = require('../ops/creation');
+const { scalar, ones, tensor } = require('../ops/creation');
 const { ProgressLogger } = require('./progress');
 
 const FIT_DATASET_KEYS = ['epochs', 'batchesPerEpoch', 'verbose', 'callbacks', 'validationData', 'validationBatchSize',
@@ -174,7 +174,6 @@ async function trainStep(model, xs, ys, size, classWeights) {
   const yh = ys.map((t) => t.h);
   if (classWeights == null) return renamed('fitDataset', native.modelTrainOnBatch(graph, model._compiled, model.optimizer._o, xh, yh));
   const names = outputNames(model);
-  const { tensor } = require('../ops/creation');
   const weights = ys.map((y, i) => (classWeights[i] == null ? ones([size]) : tensor(sampleWeightsOf(y, classWeights[i], names[i]), [size])));
   try {
     return await renamed('fitDataset', native.modelTrainOnBatchWeighted(graph, model._compiled, model.optimizer._o, xh, yh, weights.map((t) => t.h)));
@@ -263,6 +262,15 @@ function validationSource(model, vd) {
   return { xs: list(vd[0], 'xVal', model.inputs.length), ys: list(vd[1], 'yVal', model.outputs.length) };
 }
 
+/** The validation loss and metrics: of a dataset (as evaluateDataset), or of tensors (as evaluate). */
+function validate(model, validation, args) {
+  const op = 'fitDataset (validationData)';
+  if (validation.dataset) return evaluateBatches(model, validation.dataset, args.validationBatches, op);
+  const batchSize = args.validationBatchSize == null ? DEFAULT_VALIDATION_BATCH_SIZE : args.validationBatchSize;
+  const run = native.modelEvaluateAsync(model._graph(), model._compiled, validation.xs.map((t) => t.h), validation.ys.map((t) => t.h), batchSize);
+  return renamed(op, run);
+}
+
 async function fitDataset(model, dataset, args) {
   checkFitArgs(model, dataset, args);
   const op = 'fitDataset';
@@ -297,9 +305,10 @@ async function fitDataset(model, dataset, args) {
   const history = { epoch: [], history: {}, params };
 
   model.isTraining = true;
-  model.stopTraining = false;
   try {
     await hooks('onTrainBegin', {});
+    // As in tfjs, only a request made once training runs counts.
+    model.stopTraining = false;
     let iter = bpe != null ? await dataset.iterator() : null;
     let outOfData = false;
     let trained = 0;
@@ -348,10 +357,7 @@ async function fitDataset(model, dataset, args) {
         }
         if (bpe != null ? batch >= bpe : r.done) {
           if (batch > 0 && validation != null) {
-            const v = validation.dataset
-              ? await evaluateBatches(model, validation.dataset, args.validationBatches, `${op} (validationData)`)
-              : await renamed(`${op} (validationData)`, native.modelEvaluateAsync(model._graph(), model._compiled, validation.xs.map((t) => t.h),
-                validation.ys.map((t) => t.h), args.validationBatchSize == null ? DEFAULT_VALIDATION_BATCH_SIZE : args.validationBatchSize));
+            const v = await validate(model, validation, args);
             labels.forEach((l, i) => { epochLogs[`val_${l}`] = v[i]; });
           }
           break;
