@@ -1461,6 +1461,8 @@ export declare class LayersModel extends layers.Layer {
   fit(x: Tensor | Tensor[], y: Tensor | Tensor[], args?: ModelFitArgs): Promise<History>;
   evaluate(x: Tensor | Tensor[], y: Tensor | Tensor[], args?: { batchSize?: number; verbose?: number }): Scalar | Scalar[];
   trainOnBatch(x: Tensor | Tensor[], y: Tensor | Tensor[]): Promise<number | number[]>;
+  fitDataset<T extends TensorContainer>(dataset: data.Dataset<T>, args: ModelFitDatasetArgs<T>): Promise<History>;
+  evaluateDataset<T extends TensorContainer>(dataset: data.Dataset<T> | data.LazyIterator<T>, args?: ModelEvaluateDatasetArgs): Promise<Scalar | Scalar[]>;
   optimizer?: Optimizer;
   readonly metricsNames?: string[];
   summary(lineLength?: number, positions?: number[], printFn?: (message?: string) => void): void;
@@ -1479,6 +1481,8 @@ export interface CustomCallbackArgs {
   onEpochEnd?: (epoch: number, logs?: Logs) => void | Promise<void>;
   onBatchBegin?: (batch: number, logs?: Logs) => void | Promise<void>;
   onBatchEnd?: (batch: number, logs?: Logs) => void | Promise<void>;
+  /** fitDataset: called after a batch at most every `yieldEvery` milliseconds. */
+  onYield?: (epoch: number, batch: number, logs: Logs) => void | Promise<void>;
 }
 
 export declare class Callback {
@@ -1536,3 +1540,96 @@ export interface History {
 export declare const Model: typeof LayersModel;
 export declare function sequential(config?: { layers?: layers.Layer[]; name?: string }): Sequential;
 export declare function model(args: { inputs: SymbolicTensor | SymbolicTensor[]; outputs: SymbolicTensor | SymbolicTensor[]; name?: string }): LayersModel;
+
+// ---- tf.data ------------------------------------------------------------------------------------
+
+/** A nest of datasets for `tf.data.zip`: Datasets inside arrays and objects. */
+export type DatasetContainer = data.Dataset<TensorContainer> | DatasetContainer[] | { [key: string]: DatasetContainer };
+
+/** Per-column options of `tf.data.csv`. */
+export interface ColumnConfig {
+  /** An empty field in this column is an error (unless `default` is given). */
+  required?: boolean;
+  /** 'int32' floors numbers; 'bool' reads '1' and 'true' (any case) as 1, anything else as 0. */
+  dtype?: 'float32' | 'int32' | 'bool' | 'string';
+  /** The value of an empty field. */
+  default?: TensorContainer;
+  /** The column goes to `ys` (elements become `{xs, ys}`). */
+  isLabel?: boolean;
+}
+export interface CSVConfig {
+  /** The first line names the columns (default true). */
+  hasHeader?: boolean;
+  /** Column names; required when hasHeader is false, else they replace the header's. */
+  columnNames?: string[];
+  columnConfigs?: { [columnName: string]: ColumnConfig };
+  /** Only the columns in columnConfigs appear in elements. */
+  configuredColumnsOnly?: boolean;
+  /** One character (default ','). */
+  delimiter?: string;
+  /** Fields are separated by runs of spaces (do not also give `delimiter`). */
+  delimWhitespace?: boolean;
+}
+
+export declare namespace data {
+  /** An iterator over a dataset's elements; `next()` resolves to `{value, done}`. */
+  interface LazyIterator<T> {
+    next(): Promise<IteratorResult<T>>;
+    toArray(): Promise<T[]>;
+    [Symbol.asyncIterator](): AsyncIterator<T>;
+  }
+  /** A stream of elements; each `iterator()` call starts a fresh pass. */
+  class Dataset<T extends TensorContainer> {
+    static readonly MAX_BUFFER_SIZE: number;
+    /** Elements per pass: a count, Infinity, or null when unknown. */
+    size: number | null;
+    iterator(): Promise<LazyIterator<T>>;
+    batch(batchSize: number, smallLastBatch?: boolean): Dataset<TensorContainer>;
+    concatenate(dataset: Dataset<T>): Dataset<T>;
+    filter(predicate: (value: T) => boolean): Dataset<T>;
+    forEachAsync(f: (input: T) => void | Promise<void>): Promise<void>;
+    map<O extends TensorContainer>(transform: (value: T) => O): Dataset<O>;
+    mapAsync<O extends TensorContainer>(transform: (value: T) => Promise<O>): Dataset<O>;
+    prefetch(bufferSize: number): Dataset<T>;
+    repeat(count?: number): Dataset<T>;
+    skip(count?: number): Dataset<T>;
+    shuffle(bufferSize: number, seed?: string | number, reshuffleEachIteration?: boolean): Dataset<T>;
+    take(count?: number): Dataset<T>;
+    toArray(): Promise<T[]>;
+  }
+  /** The rows of a CSV file: objects keyed by column name, or `{xs, ys}` with label columns. */
+  class CSVDataset extends Dataset<TensorContainerObject> {
+    constructor(source: string, csvConfig?: CSVConfig);
+    columnNames(): Promise<string[]>;
+  }
+  function array<T extends TensorContainer>(items: T[]): Dataset<T>;
+  function zip<O extends TensorContainer>(datasets: DatasetContainer): Dataset<O>;
+  function generator<T extends TensorContainer>(
+    generator: () => Iterator<T> | AsyncIterator<T> | Promise<Iterator<T> | AsyncIterator<T>>,
+  ): Dataset<T>;
+  function func<T extends TensorContainer>(f: () => IteratorResult<T> | Promise<IteratorResult<T>>): Dataset<T>;
+  /** `source`: a 'file://' URL, a file path, or an http(s) URL. */
+  function csv(source: string, csvConfig?: CSVConfig): CSVDataset;
+}
+
+export type YieldEveryOptions = 'auto' | 'batch' | 'epoch' | 'never' | number;
+export interface ModelFitDatasetArgs<T extends TensorContainer> {
+  epochs: number;
+  /** Batches per epoch; then one iterator runs on across epochs. Default: one pass per epoch. */
+  batchesPerEpoch?: number;
+  verbose?: 0 | 1 | 2;
+  callbacks?: CustomCallbackArgs | Callback | Array<CustomCallbackArgs | Callback>;
+  validationData?: [Tensor | Tensor[], Tensor | Tensor[]] | data.Dataset<T>;
+  /** Batch size of tensor validationData (default 32). */
+  validationBatchSize?: number;
+  /** Batches of a validation dataset to use (default: all). */
+  validationBatches?: number;
+  yieldEvery?: YieldEveryOptions;
+  initialEpoch?: number;
+  classWeight?: { [classIndex: string]: number } | Array<{ [classIndex: string]: number } | null> | { [outputName: string]: { [classIndex: string]: number } };
+}
+export interface ModelEvaluateDatasetArgs {
+  /** Batches to evaluate (default: the whole dataset). */
+  batches?: number;
+  verbose?: number;
+}

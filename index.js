@@ -26,6 +26,7 @@ const { initializers } = require('./lib/layers/initializers');
 const cbs = require('./lib/models/callbacks');
 layers.inputLayer = (config) => new models.InputLayer(config);
 const { losses, Reduction } = require('./lib/ops/losses');
+const { data } = require('./lib/data');
 require('./lib/chain').install(ops);
 // The fused ops live under tf.fused only, as in tfjs.
 const fused = { matMul: ops.fusedMatMul, conv2d: ops.fusedConv2d, depthwiseConv2d: ops.fusedDepthwiseConv2d };
@@ -59,6 +60,7 @@ const tf = {
   Sequential: models.Sequential,
   LayersModel: models.LayersModel,
   Model: models.LayersModel,
+  data,
   callbacks: cbs.callbacks,
   Callback: cbs.Callback,
   EarlyStopping: cbs.EarlyStopping,

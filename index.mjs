@@ -54,6 +54,7 @@ export const cos = tf.cos;
 export const cosh = tf.cosh;
 export const cumsum = tf.cumsum;
 export const customGrad = tf.customGrad;
+export const data = tf.data;
 export const depthwiseConv2d = tf.depthwiseConv2d;
 export const dispose = tf.dispose;
 export const disposeVariables = tf.disposeVariables;

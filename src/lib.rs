@@ -4,6 +4,7 @@
 
 mod calljs;
 mod errors;
+mod exports_dataset;
 mod exports_engine;
 mod exports_layers;
 mod exports_optim;

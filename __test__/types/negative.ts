@@ -42,3 +42,7 @@ tf.Rank;
 tf.tf;
 // @ts-expect-error tensors are made by ops, not constructed
 new tf.Tensor();
+// @ts-expect-error fitDataset needs epochs
+tf.sequential().fitDataset(tf.data.array([1]), {});
+// @ts-expect-error a Dataset's map transform receives the element type
+tf.data.array([1, 2]).map((s: string) => s.length);

@@ -279,6 +279,36 @@ async function environment(): Promise<void> {
   x.dispose();
 }
 
+// ---- tf.data and fitDataset ---------------------------------------------------------------------
+async function datasets(): Promise<void> {
+  const nums: tf.data.Dataset<number> = tf.data.array([1, 2, 3, 4]);
+  const evens: number[] = await nums.filter((x) => x % 2 === 0).toArray();
+  const pairs = tf.data.zip({ a: nums, b: [nums.map((x) => x * 10)] });
+  const shuffled = nums.shuffle(4, 'seed', false).repeat(2).skip(1).take(5).prefetch(2);
+  const total: number | null = shuffled.size;
+  await nums.concatenate(tf.data.array([5])).forEachAsync((x) => { report.push(`n ${x}`); });
+  const it: tf.data.LazyIterator<number> = await nums.iterator();
+  const first: IteratorResult<number> = await it.next();
+  const xy = tf.data.generator(function* () {
+    for (let i = 0; i < 8; i++) yield { xs: [i / 8], ys: [i / 4] };
+  }).batch(4);
+  const later = tf.data.generator(async function* () { yield 1; });
+  const counted = tf.data.func<number>(() => ({ value: 1, done: false })).take(2);
+  const viaMapAsync = nums.mapAsync(async (x) => tf.scalar(x));
+  const csvConfig: tf.CSVConfig = { hasHeader: true, columnConfigs: { label: { isLabel: true, dtype: 'int32' } }, delimiter: ',' };
+  const rows: tf.data.CSVDataset = tf.data.csv('file:///tmp/none.csv', csvConfig);
+  const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1] })] });
+  model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+  const args: tf.ModelFitDatasetArgs<tf.TensorContainer> = { epochs: 2, batchesPerEpoch: 2, verbose: 0, yieldEvery: 'never', validationData: xy, callbacks: { onYield: () => undefined } };
+  const h: tf.History = await model.fitDataset(xy.repeat(), { ...args, callbacks: [tf.callbacks.earlyStopping({ monitor: 'loss' })] });
+  const score = await model.evaluateDataset(xy, { batches: 1 });
+  const evalArgs: tf.ModelEvaluateDatasetArgs = { batches: 2 };
+  report.push(`${evens} ${total} ${first.done} ${h.epoch.length} ${Array.isArray(score)} ${evalArgs.batches} ${rows.size} ${(await pairs.toArray()).length}`);
+  report.push(`${(await later.toArray()).length} ${(await counted.toArray()).length} ${tf.data.Dataset.MAX_BUFFER_SIZE}`);
+  tf.dispose(await viaMapAsync.toArray());
+  model.dispose();
+}
+
 async function main(): Promise<string[]> {
   creation();
   ops();
@@ -288,6 +318,7 @@ async function main(): Promise<string[]> {
   memory();
   await training();
   await environment();
+  await datasets();
   return report;
 }
 

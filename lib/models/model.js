@@ -275,6 +275,8 @@ class LayersModel extends Layer {
   fit(x, y, args) { return require('./training').fit(this, x, y, args); }
   evaluate(x, y, args) { return require('./training').evaluate(this, x, y, args); }
   trainOnBatch(x, y) { return require('./training').trainOnBatch(this, x, y); }
+  fitDataset(dataset, args) { return require('./dataset_training').fitDataset(this, dataset, args); }
+  evaluateDataset(dataset, args) { return require('./dataset_training').evaluateDataset(this, dataset, args); }
 
   summary(lineLength, positions, printFn = console.log) {
     require('./summary').printSummary(this, lineLength, positions, printFn);

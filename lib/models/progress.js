@@ -26,15 +26,22 @@ class ProgressLogger {
     this.epoch = epoch;
     this.start = Date.now();
     this.lastDraw = 0;
+    this.steps = 0;
     if (this.params) this.stream.write(`Epoch ${epoch + 1} / ${this.params.epochs}\n`);
   }
   // Throttled batch progress, pushed by the worker without waiting.
   onProgress(step, logs) {
+    this.steps = step + 1;
     if (!this.tty || !this.params) return;
     const now = Date.now();
     if (now - this.lastDraw < 100) return;
     this.lastDraw = now;
-    const total = this.params.steps || Math.ceil(this.params.samples / this.params.batchSize);
+    const total = this._total();
+    // A dataset of unknown length: a count instead of a bar.
+    if (total == null) {
+      this.stream.write(`\rbatch ${step + 1} ${metricsText(logs)}   `);
+      return;
+    }
     const done = Math.min(step + 1, total);
     const width = 30;
     const filled = Math.round((width * done) / Math.max(total, 1));
@@ -45,12 +52,18 @@ class ProgressLogger {
   }
   onEpochEnd(epoch, logs) {
     const ms = Date.now() - this.start;
-    const total = this.params ? this.params.steps || Math.ceil(this.params.samples / this.params.batchSize) : 1;
+    const total = (this.params && this._total()) || this.steps || 1;
     const us = Math.round((ms * 1000) / Math.max(total, 1));
     if (this.tty) this.stream.write('\r\x1b[K');
     this.stream.write(`${ms}ms ${us}us/step - ${metricsText(logs)}\n`);
   }
   onTrainEnd() {}
+  // Batches per epoch, or null when unknown (a dataset of unknown size).
+  _total() {
+    const p = this.params;
+    if (p.steps) return p.steps;
+    return p.samples && p.batchSize ? Math.ceil(p.samples / p.batchSize) : null;
+  }
 }
 
 module.exports = { ProgressLogger };
