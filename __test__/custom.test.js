@@ -471,3 +471,37 @@ test('main-thread ops between a JS layer\'s calls are not recorded: training is 
   assert.ok(busy.ticks > 0, 'the event loop ran timers during fit');
   assert.deepEqual(busy.weights, quiet.weights);
 });
+
+test('regularizers of built-in layers held by a JS layer enter the loss', async () => {
+  class Holder extends tf.layers.Layer {
+    constructor() {
+      super({});
+      this.inner = tf.layers.dense({ units: 1, useBias: false, kernelInitializer: 'ones', kernelRegularizer: tf.regularizers ? tf.regularizers.l2({ l2: 0.25 }) : { className: 'L1L2', config: { l1: 0, l2: 0.25 } } });
+    }
+    call(x) { return this.inner.apply(x); }
+    static get className() { return 'Holder'; }
+  }
+  const model = tf.sequential();
+  model.add(tf.layers.inputLayer({ inputShape: [3] }));
+  model.add(new Holder());
+  model.compile({ optimizer: tf.train.sgd(0), loss: 'meanSquaredError' });
+  const h = await model.fit(tf.zeros([2, 3]), tf.zeros([2, 1]), { epochs: 1, verbose: 0 });
+  // kernel = ones [3, 1]: penalty 0.25 · 3 = 0.75; the data term is zero.
+  assert.ok(Math.abs(h.history.loss[0] - 0.75) < 1e-6, `loss ${h.history.loss[0]}`);
+});
+
+test('a JS layer running large multithreaded ops inside fit does not deadlock the worker', async () => {
+  class Heavy extends tf.layers.Layer {
+    call(x) {
+      // Big enough for the parallel kernels (≥ 32k elements per op).
+      const big = tf.matMul(tf.ones([256, 256]), tf.ones([256, 256]));
+      const s = tf.mul(tf.mean(tf.exp(tf.mul(big, 1e-4))), 0);
+      return tf.add(x, s);
+    }
+    static get className() { return 'Heavy'; }
+  }
+  const model = modelWith(new Heavy({}));
+  const { x, y } = regressionData(64);
+  const h = await model.fit(x, y, { epochs: 2, batchSize: 16, verbose: 0 });
+  assert.equal(h.history.loss.length, 2);
+});

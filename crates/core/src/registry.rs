@@ -26,6 +26,16 @@ pub struct GradCtx<'a> {
     pub inputs: &'a [Tensor],
     pub outputs: &'a [Tensor],
     pub attrs: &'a Attrs,
+    /// Which inputs' gradients lead somewhere (empty: all). A rule may return `None` for the
+    /// others instead of computing them — the input batch of a model's first layer, say.
+    pub needs: &'a [bool],
+}
+
+impl GradCtx<'_> {
+    /// Whether the gradient of input `i` is wanted.
+    pub fn needs(&self, i: usize) -> bool {
+        self.needs.get(i).copied().unwrap_or(true)
+    }
 }
 
 /// A native gradient rule: one entry per input, `None` where no gradient flows.

@@ -53,7 +53,7 @@ impl Tape {
 pub fn gradients(tape: &TapeRef, y: &Tensor, xs: &[u64], dy: Option<Tensor>) -> Result<Vec<Option<Tensor>>> {
     // Take the nodes out: the rules below run ops, and the tape must not record into itself.
     let nodes = std::mem::take(&mut tape.lock().unwrap_or_else(|e| e.into_inner()).nodes);
-    let path = nodes_between(&nodes, xs, y.id());
+    let (path, reach) = nodes_between(&nodes, xs, y.id());
 
     let seed = match dy {
         Some(d) => {
@@ -80,9 +80,13 @@ pub fn gradients(tape: &TapeRef, y: &Tensor, xs: &[u64], dy: Option<Tensor>) -> 
                 None => ops::zeros_like(o),
             })
             .collect::<Result<Vec<_>>>()?;
-        let input_grads = run_rule(node, &dys)?;
-        for (inp, g) in node.inputs.iter().zip(input_grads) {
+        let needs: Vec<bool> = node.inputs.iter().map(|t| reach.contains(&t.id())).collect();
+        let input_grads = run_rule(node, &dys, &needs)?;
+        for ((inp, g), &needed) in node.inputs.iter().zip(input_grads).zip(&needs) {
             let Some(g) = g else { continue };
+            if !needed {
+                continue;
+            }
             if g.shape() != inp.shape() {
                 return Err(Error::shape(
                     format!("gradient of {}", node.kernel),
@@ -100,8 +104,9 @@ pub fn gradients(tape: &TapeRef, y: &Tensor, xs: &[u64], dy: Option<Tensor>) -> 
     Ok(xs.iter().map(|id| grads.get(id).cloned()).collect())
 }
 
-/// Indices of the nodes on some path from a source to the target, in tape order.
-fn nodes_between(nodes: &[TapeNode], xs: &[u64], y: u64) -> Vec<usize> {
+/// Indices of the nodes on some path from a source to the target, in tape order, and the ids
+/// of the tensors that depend on a source (only their gradients are needed).
+fn nodes_between(nodes: &[TapeNode], xs: &[u64], y: u64) -> (Vec<usize>, HashSet<u64>) {
     let mut reach: HashSet<u64> = xs.iter().copied().collect();
     let mut forward = vec![false; nodes.len()];
     for (i, n) in nodes.iter().enumerate() {
@@ -119,17 +124,17 @@ fn nodes_between(nodes: &[TapeNode], xs: &[u64], y: u64) -> Vec<usize> {
         }
     }
     keep.reverse();
-    keep
+    (keep, reach)
 }
 
-fn run_rule(node: &TapeNode, dys: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
+fn run_rule(node: &TapeNode, dys: &[Tensor], needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
     if let Some(custom) = &node.custom {
         let named = custom.call(&node.kernel, dys, &node.inputs, &node.attrs)?;
         return by_position(node, named);
     }
     match registry::get_gradient(&node.kernel) {
         Some(Gradient::Native(rule)) => {
-            let ctx = GradCtx { dys, inputs: &node.inputs, outputs: &node.outputs, attrs: &node.attrs };
+            let ctx = GradCtx { dys, inputs: &node.inputs, outputs: &node.outputs, attrs: &node.attrs, needs };
             let mut g = rule(&ctx)?;
             g.resize(node.inputs.len(), None);
             Ok(g)

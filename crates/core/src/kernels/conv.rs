@@ -191,11 +191,23 @@ pub(crate) fn fused_bias_grad(dy: &Tensor, bias: &Tensor, channels_last: bool) -
     ops::sum_to(dy, bias.shape())
 }
 
+/// The input and filter gradients of a convolution, each only if needed.
+fn conv_grads(c: &GradCtx, dy: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    let (x, f) = (&c.inputs[0], &c.inputs[1]);
+    let dx = match c.needs(0) {
+        true => Some(run1("Conv2DBackpropInput", &[dy.clone(), f.clone()], &c.attrs.clone().with("inputShape", x.shape().to_vec()))?),
+        false => None,
+    };
+    let df = match c.needs(1) {
+        true => Some(run1("Conv2DBackpropFilter", &[x.clone(), dy.clone()], &c.attrs.clone().with("filterShape", f.shape().to_vec()))?),
+        false => None,
+    };
+    Ok((dx, df))
+}
+
 fn conv2d_grad(c: &GradCtx) -> G {
-    let (x, f, dy) = (&c.inputs[0], &c.inputs[1], &c.dys[0]);
-    let dx = run1("Conv2DBackpropInput", &[dy.clone(), f.clone()], &c.attrs.clone().with("inputShape", x.shape().to_vec()))?;
-    let df = run1("Conv2DBackpropFilter", &[x.clone(), dy.clone()], &c.attrs.clone().with("filterShape", f.shape().to_vec()))?;
-    Ok(vec![Some(dx), Some(df)])
+    let (dx, df) = conv_grads(c, &c.dys[0])?;
+    Ok(vec![dx, df])
 }
 
 fn backprop_input_grad(c: &GradCtx) -> G {
@@ -216,10 +228,8 @@ fn backprop_filter_grad(c: &GradCtx) -> G {
 fn fused_conv2d_grad(c: &GradCtx) -> G {
     const OP: &str = "FusedConv2D";
     let dy = fused_dy(OP, c)?;
-    let (x, f) = (&c.inputs[0], &c.inputs[1]);
-    let dx = run1("Conv2DBackpropInput", &[dy.clone(), f.clone()], &c.attrs.clone().with("inputShape", x.shape().to_vec()))?;
-    let df = run1("Conv2DBackpropFilter", &[x.clone(), dy.clone()], &c.attrs.clone().with("filterShape", f.shape().to_vec()))?;
-    let mut g = vec![Some(dx), Some(df)];
+    let (dx, df) = conv_grads(c, &dy)?;
+    let mut g = vec![dx, df];
     if let Some(b) = c.inputs.get(2) {
         let channels_last = c.attrs.str_or(OP, "dataFormat", "NHWC")? != "NCHW";
         g.push(Some(fused_bias_grad(&dy, b, channels_last)?));

@@ -214,21 +214,39 @@ fn fused_matmul_k(i: &[Tensor], attrs: &Attrs) -> Result<Vec<Tensor>> {
 
 type G = Result<Vec<Option<Tensor>>>;
 
-/// Gradients of `a·b` given the output gradient (tfjs's four transpose cases).
-fn matmul_grads(a: &Tensor, b: &Tensor, dy: &Tensor, ta: bool, tb: bool) -> Result<(Tensor, Tensor)> {
-    let (da, db) = match (ta, tb) {
-        (false, false) => (ops::mat_mul(dy, b, false, true)?, ops::mat_mul(a, dy, true, false)?),
-        (false, true) => (ops::mat_mul(dy, b, false, false)?, ops::mat_mul(dy, a, true, false)?),
-        (true, false) => (ops::mat_mul(b, dy, false, true)?, ops::mat_mul(a, dy, false, false)?),
-        (true, true) => (ops::mat_mul(b, dy, true, true)?, ops::mat_mul(dy, a, true, true)?),
+/// Gradients of `a·b` given the output gradient (tfjs's four transpose cases); only those
+/// `c` needs are computed.
+fn matmul_grads(c: &GradCtx, dy: &Tensor, ta: bool, tb: bool) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    let (a, b) = (&c.inputs[0], &c.inputs[1]);
+    let da = if c.needs(0) {
+        let da = match (ta, tb) {
+            (false, false) => ops::mat_mul(dy, b, false, true)?,
+            (false, true) => ops::mat_mul(dy, b, false, false)?,
+            (true, false) => ops::mat_mul(b, dy, false, true)?,
+            (true, true) => ops::mat_mul(b, dy, true, true)?,
+        };
+        Some(ops::sum_to(&da, a.shape())?)
+    } else {
+        None
     };
-    Ok((ops::sum_to(&da, a.shape())?, ops::sum_to(&db, b.shape())?))
+    let db = if c.needs(1) {
+        let db = match (ta, tb) {
+            (false, false) => ops::mat_mul(a, dy, true, false)?,
+            (false, true) => ops::mat_mul(dy, a, true, false)?,
+            (true, false) => ops::mat_mul(a, dy, false, false)?,
+            (true, true) => ops::mat_mul(dy, a, true, true)?,
+        };
+        Some(ops::sum_to(&db, b.shape())?)
+    } else {
+        None
+    };
+    Ok((da, db))
 }
 
 fn batch_matmul_grad(c: &GradCtx) -> G {
     let (ta, tb) = flags("BatchMatMul", c.attrs)?;
-    let (da, db) = matmul_grads(&c.inputs[0], &c.inputs[1], &c.dys[0], ta, tb)?;
-    Ok(vec![Some(da), Some(db)])
+    let (da, db) = matmul_grads(c, &c.dys[0], ta, tb)?;
+    Ok(vec![da, db])
 }
 
 /// dy through the fused activation, from the output `y` (and `x = pre-activation` for prelu).
@@ -256,8 +274,8 @@ fn fused_matmul_grad(c: &GradCtx) -> G {
     let act = c.attrs.str_or(OP, "activation", "linear")?;
     let alpha = c.attrs.f64_or(OP, "leakyreluAlpha", 0.2)? as f32;
     let dy = activation_dy(OP, act, &c.dys[0], &c.outputs[0], alpha)?;
-    let (da, db) = matmul_grads(&c.inputs[0], &c.inputs[1], &dy, ta, tb)?;
-    let mut g = vec![Some(da), Some(db)];
+    let (da, db) = matmul_grads(c, &dy, ta, tb)?;
+    let mut g = vec![da, db];
     if let Some(bias) = c.inputs.get(2) {
         g.push(Some(ops::sum_to(&dy, bias.shape())?));
     }

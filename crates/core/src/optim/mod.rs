@@ -20,6 +20,7 @@ mod tests;
 
 use crate::error::{Error, Result};
 use crate::kernels::{PAR_CHUNK, PAR_MIN};
+use std::mem::MaybeUninit;
 use crate::tensor::{fmt_shape, DType, Tensor, Variable};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
@@ -409,34 +410,72 @@ fn unit_closed(class: &str, key: &str, v: f64) -> Result<()> {
 /// element's `K` state values back into `state`; in parallel chunks for large variables.
 fn fused<const K: usize>(x: &[f32], g: &[f32], state: &mut [Vec<f32>], f: impl Fn(f32, f32, &mut [f32; K]) -> f32 + Sync) -> Vec<f32> {
     debug_assert_eq!(x.len(), g.len());
+    let n = x.len();
     let mut bufs = state.iter_mut();
     let states: [&mut [f32]; K] = std::array::from_fn(|_| bufs.next().expect("one state buffer per suffix").as_mut_slice());
-    let mut out = vec![0.0f32; x.len()];
-    if x.len() < PAR_MIN {
-        fused_serial(&mut out, x, g, states, &f);
-        return out;
+    // Every element is written below: no need to zero the buffer first.
+    let mut out: Vec<f32> = Vec::with_capacity(n);
+    if n < PAR_MIN {
+        fused_serial(&mut out.spare_capacity_mut()[..n], x, g, states, &f);
+    } else {
+        let mut chunks = states.map(|s| s.chunks_mut(PAR_CHUNK));
+        let jobs: Vec<_> = out.spare_capacity_mut()[..n]
+            .chunks_mut(PAR_CHUNK)
+            .zip(x.chunks(PAR_CHUNK))
+            .zip(g.chunks(PAR_CHUNK))
+            .map(|((o, x), g)| {
+                let s: [&mut [f32]; K] = std::array::from_fn(|k| chunks[k].next().expect("state chunk"));
+                (o, x, g, s)
+            })
+            .collect();
+        jobs.into_par_iter().for_each(|(o, x, g, s)| fused_serial(o, x, g, s, &f));
     }
-    let mut chunks = states.map(|s| s.chunks_mut(PAR_CHUNK));
-    let jobs: Vec<_> = out
-        .chunks_mut(PAR_CHUNK)
-        .zip(x.chunks(PAR_CHUNK))
-        .zip(g.chunks(PAR_CHUNK))
-        .map(|((o, x), g)| {
-            let s: [&mut [f32]; K] = std::array::from_fn(|k| chunks[k].next().expect("state chunk"));
-            (o, x, g, s)
-        })
-        .collect();
-    jobs.into_par_iter().for_each(|(o, x, g, s)| fused_serial(o, x, g, s, &f));
+    // SAFETY: `fused_serial` wrote all `n` elements.
+    unsafe { out.set_len(n) };
     out
 }
 
-fn fused_serial<const K: usize>(out: &mut [f32], x: &[f32], g: &[f32], state: [&mut [f32]; K], f: &impl Fn(f32, f32, &mut [f32; K]) -> f32) {
-    for i in 0..out.len() {
+/// One chunk of [`fused`], compiled for the widest vector unit the CPU has (the update rules
+/// are branch-free element-wise arithmetic, which vectorises; results are the same bits).
+fn fused_serial<const K: usize>(out: &mut [MaybeUninit<f32>], x: &[f32], g: &[f32], state: [&mut [f32]; K], f: &impl Fn(f32, f32, &mut [f32; K]) -> f32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has the features the function is compiled for.
+            return unsafe { fused_avx512(out, x, g, state, f) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above.
+            return unsafe { fused_avx2(out, x, g, state, f) };
+        }
+    }
+    fused_loop(out, x, g, state, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn fused_avx512<const K: usize>(out: &mut [MaybeUninit<f32>], x: &[f32], g: &[f32], state: [&mut [f32]; K], f: &impl Fn(f32, f32, &mut [f32; K]) -> f32) {
+    fused_loop(out, x, g, state, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn fused_avx2<const K: usize>(out: &mut [MaybeUninit<f32>], x: &[f32], g: &[f32], state: [&mut [f32]; K], f: &impl Fn(f32, f32, &mut [f32; K]) -> f32) {
+    fused_loop(out, x, g, state, f)
+}
+
+#[inline(always)]
+fn fused_loop<const K: usize>(out: &mut [MaybeUninit<f32>], x: &[f32], g: &[f32], state: [&mut [f32]; K], f: &impl Fn(f32, f32, &mut [f32; K]) -> f32) {
+    let n = out.len();
+    // Equal lengths up front let the compiler drop the bounds checks and vectorise.
+    let (x, g) = (&x[..n], &g[..n]);
+    let state = state.map(|s| &mut s[..n]);
+    for i in 0..n {
         let mut s = [0.0f32; K];
         for k in 0..K {
             s[k] = state[k][i];
         }
-        out[i] = f(x[i], g[i], &mut s);
+        out[i].write(f(x[i], g[i], &mut s));
         for k in 0..K {
             state[k][i] = s[k];
         }
