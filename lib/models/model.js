@@ -215,6 +215,11 @@ class LayersModel extends Layer {
   evaluate(x, y, args) { return require('./training').evaluate(this, x, y, args); }
   trainOnBatch(x, y) { return require('./training').trainOnBatch(this, x, y); }
 
+  save(handlerOrURL, config) { return require('../io/model_io').save(this, handlerOrURL, config); }
+  saveWeights(handlerOrURL) { return require('../io/model_io').saveWeights(this, handlerOrURL); }
+  loadWeights(weightsOrURL, strict) { return require('../io/model_io').loadWeightsInto(this, weightsOrURL, strict); }
+  toJSON(unused, returnString = true) { return require('../io/model_io').toJSON(this, returnString); }
+
   summary(lineLength, positions, printFn = console.log) {
     require('./summary').printSummary(this, lineLength, positions, printFn);
   }
