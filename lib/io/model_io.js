@@ -260,6 +260,7 @@ function modelFromArtifacts(artifacts, options, op, customObjects) {
     if (decoded) setNamedWeights(model, decoded.modelWeights, strict, op);
   } catch (e) {
     d.disposeCreated();
+    if (decoded) for (const w of decoded.optimizerWeights) w.tensor.dispose();
     throw e;
   } finally {
     if (decoded) for (const t of Object.values(decoded.modelWeights)) t.dispose();

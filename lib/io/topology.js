@@ -108,6 +108,7 @@ function functionalConfig(model) {
 
 /** `{className, config}` of a model, camelCase (tfjs `getConfig` plus the class name). */
 function modelConfig(model) {
+  if (isSequential(model) && model.layers.length === 0) throw new Error(`${model.name}: the model has no layers to save`);
   if (!hasTopology(model)) {
     throw new Error(`${model.name}: a subclassed model has no topology to save; save its weights with saveWeights()`);
   }

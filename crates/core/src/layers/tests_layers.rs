@@ -731,6 +731,18 @@ fn config_round_trips() {
 }
 
 #[test]
+fn layer_normalization_reports_its_resolved_axes_once_built() {
+    // As tfjs: `axis: -1` becomes the list of non-negative axes when the layer is built.
+    let l = layer("LayerNormalization", json!({"axis": -1}));
+    assert_eq!(l.config()["axis"], json!(-1));
+    l.build(&[vec![None, Some(3), Some(4)]]).unwrap();
+    assert_eq!(l.config()["axis"], json!([2]));
+    let again = from_config("LayerNormalization", &l.config()).unwrap();
+    again.build(&[vec![None, Some(3), Some(4)]]).unwrap();
+    assert_eq!(again.config(), l.config());
+}
+
+#[test]
 fn configs_carry_dtype_only_with_an_input_shape() {
     // As tfjs: a layer given an input shape writes the dtype of the input it implies (float32
     // by default); a dtype alone, or an input shape the layer derives itself, writes none.
