@@ -604,6 +604,28 @@ test('CompositeArrayBuffer reads several buffers as one', () => {
   assert.deepEqual(tf.io.getWeightSpecs([{ paths: ['a'], weights: [{ name: 'x' }] }, { paths: ['b'], weights: [{ name: 'y' }] }]).map((s) => s.name), ['x', 'y']);
 });
 
+test('io.fileSystem is the file:// handler; weightsLoaderFactory fetches only the groups it needs', async () => {
+  const model = await tf.loadLayersModel(tf.io.fileSystem(path.join(fixtureDir('gru'), 'model.json')));
+  const dir = tmpDir();
+  await model.save(tf.io.fileSystem(dir));
+  assert.ok(fs.readFileSync(path.join(dir, 'weights.bin')).equals(fs.readFileSync(path.join(fixtureDir('gru'), 'weights.bin'))));
+  const manifest = JSON.parse(fs.readFileSync(path.join(fixtureDir('keras_uint8'), 'model.json'), 'utf8')).weightsManifest;
+  const fetched = [];
+  const load = tf.io.weightsLoaderFactory(async (urls) => {
+    fetched.push(...urls);
+    return urls.map((u) => new Uint8Array(fs.readFileSync(u)).buffer);
+  });
+  const weights = await load(manifest, fixtureDir('keras_uint8'), ['dense/bias']);
+  assert.deepEqual(Object.keys(weights), ['dense/bias']);
+  assert.deepEqual(fetched, [path.join(fixtureDir('keras_uint8'), 'group2-shard1of1.bin')]);
+  const all = tf.io.decodeWeights(
+    ['group1-shard1of2.bin', 'group1-shard2of2.bin', 'group2-shard1of1.bin'].map((f) => new Uint8Array(fs.readFileSync(path.join(fixtureDir('keras_uint8'), f))).buffer),
+    tf.io.getWeightSpecs(manifest),
+  );
+  assert.deepEqual(Array.from(weights['dense/bias'].dataSync()), Array.from(all['dense/bias'].dataSync()));
+  await assert.rejects(load(manifest, fixtureDir('keras_uint8'), ['nope']), /the manifest has no weights named nope/);
+});
+
 // ---- http -------------------------------------------------------------------------------------------
 
 function serve(handler) {
