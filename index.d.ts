@@ -1359,6 +1359,8 @@ export declare namespace layers {
   function repeatVector(config: LayerArgs & { n: number }): Layer;
   function zeroPadding2d(config?: LayerArgs & { padding?: number | [number, number] | [[number, number], [number, number]]; dataFormat?: DataFormat }): Layer;
   function cropping2d(config: LayerArgs & { cropping: number | [number, number] | [[number, number], [number, number]]; dataFormat?: DataFormat }): Layer;
+  /** tfjs's spelling of `cropping2d`. */
+  function cropping2D(config: LayerArgs & { cropping: number | [number, number] | [[number, number], [number, number]]; dataFormat?: DataFormat }): Layer;
   function upSampling2d(config?: LayerArgs & { size?: number[]; dataFormat?: DataFormat; interpolation?: 'nearest' | 'bilinear' }): Layer;
   function masking(config?: LayerArgs & { maskValue?: number }): Layer;
   function embedding(config: LayerArgs & { inputDim: number; outputDim: number; embeddingsInitializer?: InitializerIdentifier | initializers.Initializer;
@@ -1465,7 +1467,27 @@ export declare class LayersModel extends layers.Layer {
   evaluateDataset<T extends TensorContainer>(dataset: data.Dataset<T> | data.LazyIterator<T>, args?: ModelEvaluateDatasetArgs): Promise<Scalar | Scalar[]>;
   optimizer?: Optimizer;
   readonly metricsNames?: string[];
+  /** The loss and metrics given to `compile` (saved in the training config). */
+  loss?: ModelCompileArgs['loss'];
+  metrics?: ModelCompileArgs['metrics'];
+  /** Saved into and read from model.json's `userDefinedMetadata`. */
+  userDefinedMetadata?: {};
   summary(lineLength?: number, positions?: number[], printFn?: (message?: string) => void): void;
+  /**
+   * Saves topology and weights (tfjs layers-model format): `'file:///dir'` writes
+   * `dir/model.json` and `dir/weights.bin` as tfjs-node does; also http(s):// URLs, routed
+   * schemes and IOHandlers. `includeOptimizer` adds the training config and optimizer state.
+   */
+  save(handlerOrURL: io.IOHandler | string, config?: io.SaveConfig): Promise<io.SaveResult>;
+  /** ★ Saves the weights only (model.json without a topology, and weights.bin). */
+  saveWeights(handlerOrURL: io.IOHandler | string): Promise<io.SaveResult>;
+  /** ★ Loads weights saved by `saveWeights` or `save`, matched by name. */
+  loadWeights(handlerOrURL: io.IOHandler | string, options?: { strict?: boolean } | boolean): Promise<void>;
+  /** tfjs: sets weights from `{name: Tensor}`, matched by name (`strict` defaults to true). */
+  loadWeights(weights: NamedTensorMap, strict?: boolean): void;
+  /** The model topology as model.json holds it (snake_case), as a string or an object. */
+  toJSON(unused?: unknown, returnString?: true): string;
+  toJSON(unused: unknown, returnString: false): io.PyJsonDict;
 }
 export declare class Sequential extends LayersModel {
   constructor(config?: { layers?: layers.Layer[]; name?: string });
@@ -1632,4 +1654,187 @@ export interface ModelEvaluateDatasetArgs {
   /** Batches to evaluate (default: the whole dataset). */
   batches?: number;
   verbose?: number;
+// ---------------------------------------------------------------------------------------------
+// Saving and loading (tfjs layers-model files)
+// ---------------------------------------------------------------------------------------------
+
+export declare namespace io {
+  type PyJsonValue = boolean | number | string | null | PyJsonArray | PyJsonDict;
+  interface PyJsonDict {
+    [key: string]: PyJsonValue;
+  }
+  interface PyJsonArray extends Array<PyJsonValue> {}
+  type WeightData = ArrayBuffer | ArrayBuffer[];
+  type WeightGroup = 'model' | 'optimizer';
+  interface Quantization {
+    dtype: 'uint8' | 'uint16' | 'float16';
+    scale?: number;
+    min?: number;
+  }
+  interface WeightsManifestEntry {
+    name: string;
+    shape: number[];
+    dtype: 'float32' | 'int32' | 'bool' | 'string' | 'complex64';
+    group?: WeightGroup;
+    quantization?: Quantization;
+  }
+  interface WeightsManifestGroupConfig {
+    paths: string[];
+    weights: WeightsManifestEntry[];
+  }
+  type WeightsManifestConfig = WeightsManifestGroupConfig[];
+  interface TrainingConfig {
+    optimizer_config: { class_name: string; config: ConfigDict };
+    loss: string | string[] | { [key: string]: string };
+    metrics?: string[] | { [key: string]: string | string[] };
+    weighted_metrics?: string[];
+    sample_weight_mode?: string;
+    loss_weights?: number[] | { [key: string]: number };
+  }
+  interface ModelArtifacts {
+    modelTopology?: PyJsonDict | ArrayBuffer;
+    trainingConfig?: TrainingConfig;
+    weightSpecs?: WeightsManifestEntry[];
+    weightData?: WeightData;
+    format?: string;
+    generatedBy?: string;
+    convertedBy?: string | null;
+    signature?: {};
+    userDefinedMetadata?: { [key: string]: {} };
+    modelInitializer?: {};
+    initializerSignature?: {};
+  }
+  interface ModelJSON {
+    modelTopology: PyJsonDict;
+    trainingConfig?: TrainingConfig;
+    weightsManifest: WeightsManifestConfig;
+    format?: string;
+    generatedBy?: string;
+    convertedBy?: string | null;
+    signature?: {};
+    userDefinedMetadata?: { [key: string]: {} };
+    modelInitializer?: {};
+    initializerSignature?: {};
+  }
+  interface ModelArtifactsInfo {
+    dateSaved: Date;
+    modelTopologyType: 'JSON' | 'GraphDef';
+    modelTopologyBytes?: number;
+    weightSpecsBytes?: number;
+    weightDataBytes?: number;
+  }
+  /** What `fetch` resolves to, as far as the http handler uses it. */
+  interface FetchResponse {
+    ok: boolean;
+    status: number;
+    arrayBuffer(): Promise<ArrayBuffer>;
+    text(): Promise<string>;
+  }
+  interface SaveResult {
+    modelArtifactsInfo: ModelArtifactsInfo;
+    responses?: FetchResponse[];
+    errors?: Array<{} | string>;
+  }
+  interface SaveConfig {
+    trainableOnly?: boolean;
+    includeOptimizer?: boolean;
+  }
+  type SaveHandler = (modelArtifact: ModelArtifacts) => Promise<SaveResult>;
+  type LoadHandler = () => Promise<ModelArtifacts>;
+  interface IOHandler {
+    save?: SaveHandler;
+    load?: LoadHandler;
+  }
+  interface IOHandlerSync {
+    save?: (modelArtifact: ModelArtifacts) => SaveResult;
+    load?: () => ModelArtifacts;
+  }
+  type FetchFunction = (url: string, init?: {}, options?: { isBinary?: boolean }) => Promise<FetchResponse>;
+  interface LoadOptions {
+    /** Weight matching in `loadLayersModel`: every weight present, no extra ones (default true). */
+    strict?: boolean;
+    requestInit?: {};
+    onProgress?: (fraction: number) => void;
+    fetchFunc?: FetchFunction;
+    weightPathPrefix?: string;
+    weightUrlConverter?: (weightFileName: string) => Promise<string>;
+    streamWeights?: boolean;
+  }
+  type IORouter = (url: string | string[], loadOptions?: LoadOptions) => IOHandler | null;
+
+  function registerSaveRouter(router: IORouter): void;
+  function registerLoadRouter(router: IORouter): void;
+  function getSaveHandlers(url: string | string[]): IOHandler[];
+  function getLoadHandlers(url: string | string[], loadOptions?: LoadOptions): IOHandler[];
+  /** An IOHandler whose `load` returns these artifacts. */
+  function fromMemory(modelArtifacts: ModelArtifacts): IOHandler;
+  /** The older form: topology, weight specs, weight data and training config. */
+  function fromMemory(modelTopology: {}, weightSpecs?: WeightsManifestEntry[], weightData?: WeightData, trainingConfig?: TrainingConfig): IOHandler;
+  function fromMemorySync(modelArtifacts: ModelArtifacts): IOHandlerSync;
+  function fromMemorySync(modelTopology: {}, weightSpecs?: WeightsManifestEntry[], weightData?: WeightData, trainingConfig?: TrainingConfig): IOHandlerSync;
+  /** An IOHandler whose `save` calls `saveHandler` with the artifacts. */
+  function withSaveHandler(saveHandler: (artifacts: ModelArtifacts) => Promise<SaveResult>): IOHandler;
+  function withSaveHandlerSync(saveHandler: (artifacts: ModelArtifacts) => SaveResult): IOHandlerSync;
+  function encodeWeights(tensors: NamedTensorMap | NamedTensor[], group?: WeightGroup): Promise<{ data: ArrayBuffer; specs: WeightsManifestEntry[] }>;
+  function decodeWeights(weightData: WeightData | ArrayBufferView, specs: WeightsManifestEntry[]): NamedTensorMap;
+  function concatenateArrayBuffers(buffers: ArrayBuffer[] | ArrayBuffer): ArrayBuffer;
+  /** Several ArrayBuffers read as one. */
+  class CompositeArrayBuffer {
+    constructor(buffers?: ArrayBuffer | ArrayBufferView | Array<ArrayBuffer | ArrayBufferView>);
+    readonly byteLength: number;
+    slice(start?: number, end?: number): ArrayBuffer;
+    static join(buffers?: ArrayBuffer[] | ArrayBuffer): ArrayBuffer;
+  }
+  function getWeightSpecs(weightsManifest: WeightsManifestConfig): WeightsManifestEntry[];
+  function getModelArtifactsInfoForJSON(modelArtifacts: ModelArtifacts): ModelArtifactsInfo;
+  function getModelArtifactsForJSON(
+    modelJSON: ModelJSON,
+    loadWeights: (weightsManifest: WeightsManifestConfig) => Promise<[WeightsManifestEntry[], WeightData]>,
+  ): Promise<ModelArtifacts>;
+  function getModelArtifactsForJSONSync(modelJSON: ModelJSON, weightSpecs?: WeightsManifestEntry[], weightData?: WeightData): ModelArtifacts;
+  /** http(s):// models over `fetch`; `save` POSTs model.json and model.weights.bin. */
+  function http(path: string, loadOptions?: LoadOptions): IOHandler;
+  function browserHTTPRequest(path: string, loadOptions?: LoadOptions): IOHandler;
+  function isHTTPScheme(url: string): boolean;
+  /** tfjs-node's file system handler: a directory to save to, model.json (or its directory) to load. */
+  function fileSystem(path: string): IOHandler;
+  function loadWeights(manifest: WeightsManifestConfig, filePathPrefix?: string, weightNames?: string[], requestInit?: {}): Promise<NamedTensorMap>;
+  function weightsLoaderFactory(
+    fetchWeightsFunction: (fetchUrls: string[]) => Promise<ArrayBuffer[]>,
+  ): (weightManifest: WeightsManifestConfig, filePathPrefix?: string, weightNames?: string[]) => Promise<NamedTensorMap>;
+}
+
+export declare namespace serialization {
+  type SerializableConstructor<T extends Serializable = Serializable> = {
+    new (...args: never[]): T;
+    className: string;
+    fromConfig?: FromConfigMethod<T>;
+  };
+  type FromConfigMethod<T> = (cls: SerializableConstructor<T & Serializable>, config: ConfigDict) => T;
+  /** A class with a config, rebuilt from it by `fromConfig` (by default `new cls(config)`). */
+  class Serializable {
+    getClassName(): string;
+    static fromConfig<T extends Serializable>(cls: SerializableConstructor<T>, config: ConfigDict): T;
+  }
+  /** The registry model files are read through: class name → [class, fromConfig]. */
+  class SerializationMap {
+    classNameMap: { [className: string]: [Function, Function | undefined] };
+    static getMap(): SerializationMap;
+    static register(cls: { className: string; fromConfig?: Function }): void;
+  }
+  /** Registers a class (e.g. a custom layer) under its static `className`, for loading. */
+  function registerClass<T extends Function & { className: string }>(cls: T, pkg?: string, name?: string): T;
+  function getRegisteredName(cls: Function & { className?: string }): string;
+}
+
+/**
+ * Loads a layers model: `'file:///dir/model.json'` or `'file:///dir'`, an http(s):// URL (over
+ * `fetch`), a routed scheme or an IOHandler. Custom layers must be registered first
+ * (`tf.serialization.registerClass`); a training config re-compiles the model.
+ */
+export declare function loadLayersModel(pathOrIOHandler: string | io.IOHandler, options?: io.LoadOptions): Promise<LayersModel>;
+
+export declare namespace models {
+  /** A model from a topology (model.json's `modelTopology`, or `{modelTopology}`); weights are fresh. */
+  function modelFromJSON(modelAndWeightsConfig: io.ModelJSON | { modelTopology: io.PyJsonDict } | io.PyJsonDict, customObjects?: ConfigDict): Promise<LayersModel>;
 }

@@ -27,6 +27,9 @@ const cbs = require('./lib/models/callbacks');
 layers.inputLayer = (config) => new models.InputLayer(config);
 const { losses, Reduction } = require('./lib/ops/losses');
 const { data } = require('./lib/data');
+const { io } = require('./lib/io');
+const { serialization } = require('./lib/serialization');
+const modelIO = require('./lib/io/model_io');
 require('./lib/chain').install(ops);
 // The fused ops live under tf.fused only, as in tfjs.
 const fused = { matMul: ops.fusedMatMul, conv2d: ops.fusedConv2d, depthwiseConv2d: ops.fusedDepthwiseConv2d };
@@ -61,6 +64,10 @@ const tf = {
   LayersModel: models.LayersModel,
   Model: models.LayersModel,
   data,
+  io,
+  serialization,
+  loadLayersModel: modelIO.loadLayersModel,
+  models: { modelFromJSON: modelIO.modelFromJSON },
   callbacks: cbs.callbacks,
   Callback: cbs.Callback,
   EarlyStopping: cbs.EarlyStopping,

@@ -35,9 +35,19 @@ fn shapes_value(shapes: &[Shape]) -> Value {
     Value::Array(shapes.iter().map(layers::shape_value).collect())
 }
 
+/// Creates a built-in layer; `fromFile` configs (read from a model file) may carry keys the
+/// layer does not know.
 #[napi(js_name = "layerCreate")]
-pub fn layer_create(class_name: String, config: Value) -> Result<External<LayerBox>> {
-    guard(&class_name, || Ok(External::new(LayerBox(layers::from_config(&class_name, &config)?))))
+pub fn layer_create(class_name: String, config: Value, from_file: Option<bool>) -> Result<External<LayerBox>> {
+    let create = if from_file == Some(true) { layers::from_file_config } else { layers::from_config };
+    guard(&class_name, || Ok(External::new(LayerBox(create(&class_name, &config)?))))
+}
+
+/// Bounds (a number of values) or unbounds (`null`) the weights initializers may create on this
+/// thread, while a model file loads.
+#[napi(js_name = "setWeightSizeLimit")]
+pub fn set_weight_size_limit(limit: Option<f64>) {
+    layers::initializers::set_weight_size_limit(limit.map(|l| if l.is_finite() && l >= 0.0 { l as usize } else { usize::MAX }));
 }
 
 #[napi(js_name = "layerConfig")]

@@ -258,6 +258,45 @@ async function training(): Promise<void> {
   tf.disposeVariables();
 }
 
+// ---- saving and loading ------------------------------------------------------------------------
+class Scale extends tf.layers.Layer {
+  static readonly className = 'Scale';
+  getConfig(): tf.ConfigDict {
+    return { ...super.getConfig(), factor: 2 };
+  }
+}
+
+async function saving(): Promise<void> {
+  tf.serialization.registerClass(Scale);
+  const registered: string = tf.serialization.getRegisteredName(Scale);
+  const inA = tf.input({ shape: [3], name: 'a' });
+  const out = tf.layers.dense({ units: 2 }).apply(inA) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: inA, outputs: out });
+  model.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
+  const saved: tf.io.SaveResult = await model.save('file:///tmp/ferrograd-types-sample', { includeOptimizer: true });
+  let captured: tf.io.ModelArtifacts | undefined;
+  await model.save(tf.io.withSaveHandler(async (artifacts) => {
+    captured = artifacts;
+    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+  }));
+  const loaded: tf.LayersModel = await tf.loadLayersModel(tf.io.fromMemory(captured as tf.io.ModelArtifacts), { strict: false });
+  const fromFile: tf.LayersModel = await tf.loadLayersModel('file:///tmp/ferrograd-types-sample/model.json');
+  await fromFile.saveWeights('file:///tmp/ferrograd-types-sample-weights');
+  await loaded.loadWeights('file:///tmp/ferrograd-types-sample-weights', { strict: true });
+  const named: tf.NamedTensorMap = tf.io.decodeWeights(new ArrayBuffer(0), []);
+  loaded.loadWeights(named, false);
+  const { data, specs } = await tf.io.encodeWeights([{ name: 'w', tensor: tf.ones([2]) }]);
+  const shards = new tf.io.CompositeArrayBuffer([data, new ArrayBuffer(4)]);
+  const topology: string = loaded.toJSON();
+  const topologyObject: tf.io.PyJsonDict = loaded.toJSON(null, false);
+  const rebuilt: tf.LayersModel = await tf.models.modelFromJSON({ modelTopology: topologyObject });
+  const router: tf.io.IORouter = (url) => (typeof url === 'string' && url.startsWith('mem://') ? tf.io.withSaveHandler(async (a) => ({ modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(a) })) : null);
+  tf.io.registerSaveRouter(router);
+  const handlers: tf.io.IOHandler[] = tf.io.getSaveHandlers('mem://x');
+  const classes = tf.serialization.SerializationMap.getMap().classNameMap;
+  report.push(`${registered} ${saved.modelArtifactsInfo.weightDataBytes} ${specs.length} ${shards.byteLength} ${topology.length} ${rebuilt.name} ${handlers.length} ${Object.keys(classes).length}`);
+}
+
 // ---- environment ------------------------------------------------------------------------------
 async function environment(): Promise<void> {
   await tf.setBackend('tensorflow');
@@ -317,6 +356,7 @@ async function main(): Promise<string[]> {
   kernels();
   memory();
   await training();
+  await saving();
   await environment();
   await datasets();
   return report;

@@ -27,7 +27,8 @@ for (const className of native.layerClassNames()) {
 // tfjs aliases.
 const ALIASES = { maxPool1d: 'maxPooling1d', maxPool2d: 'maxPooling2d', avgPool1d: 'averagePooling1d', avgPool2d: 'averagePooling2d',
   avgPooling1d: 'averagePooling1d', avgPooling2d: 'averagePooling2d', globalMaxPool1d: 'globalMaxPooling1d',
-  globalMaxPool2d: 'globalMaxPooling2d', globalAvgPool1d: 'globalAveragePooling1d', globalAvgPool2d: 'globalAveragePooling2d' };
+  globalMaxPool2d: 'globalMaxPooling2d', globalAvgPool1d: 'globalAveragePooling1d', globalAvgPool2d: 'globalAveragePooling2d',
+  cropping2D: 'cropping2d' };
 for (const [alias, target] of Object.entries(ALIASES)) if (layers[target]) layers[alias] = layers[target];
 
 // Keras's Lambda layer (tfjs has none).

@@ -162,7 +162,12 @@ class Layer {
     const init = initializer == null ? require('./initializers').getInitializer('glorotUniform') : require('./initializers').getInitializer(initializer);
     const value = init.apply(shape, dtype);
     const { variable } = require('../ops/creation');
-    const v = variable(value, trainable && this.trainable_, `${this.name}/${name}`, dtype);
+    // Variable names are unique (tfjs suffixes `_1`, `_2`, ...); files use the original name.
+    const originalName = `${this.name}/${name}`;
+    let vname = originalName;
+    for (let i = 1; require('../variables').registered.has(vname); i++) vname = `${originalName}_${i}`;
+    const v = variable(value, trainable && this.trainable_, vname, dtype);
+    v.originalName = originalName;
     value.dispose();
     v.regularizer = regularizer || null;
     v.constraint = constraint || null;
@@ -221,8 +226,11 @@ class Layer {
   call(inputs, kwargs) { void kwargs; return inputs; }
   getConfig() {
     const c = { name: this.name, trainable: this.trainable_ };
-    if (this.batchInputShape != null) c.batchInputShape = this.batchInputShape;
-    if (this._config.dtype != null) c.dtype = this._config.dtype;
+    // As tfjs: a layer given an input shape also gives the dtype of that input.
+    if (this.batchInputShape != null) {
+      c.batchInputShape = this.batchInputShape;
+      c.dtype = this._config.dtype || this._config.inputDType || 'float32';
+    }
     return c;
   }
 
@@ -345,7 +353,8 @@ function assignWeights(owner, ws, weights) {
 class NativeLayer extends Layer {
   constructor(config = {}) {
     super(config);
-    this._n = native.layerCreate(this.getClassName(), toNativeConfig({ ...config, name: this.name }));
+    const fromFile = config[Symbol.for('ferrograd.configFromFile')] === true;
+    this._n = native.layerCreate(this.getClassName(), toNativeConfig({ ...config, name: this.name }), fromFile);
     this._weightsFetched = false;
   }
   _fetchWeights() {

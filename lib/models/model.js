@@ -278,6 +278,11 @@ class LayersModel extends Layer {
   fitDataset(dataset, args) { return require('./dataset_training').fitDataset(this, dataset, args); }
   evaluateDataset(dataset, args) { return require('./dataset_training').evaluateDataset(this, dataset, args); }
 
+  save(handlerOrURL, config) { return require('../io/model_io').save(this, handlerOrURL, config); }
+  saveWeights(handlerOrURL) { return require('../io/model_io').saveWeights(this, handlerOrURL); }
+  loadWeights(weightsOrURL, strict) { return require('../io/model_io').loadWeightsInto(this, weightsOrURL, strict); }
+  toJSON(unused, returnString = true) { return require('../io/model_io').toJSON(this, returnString); }
+
   summary(lineLength, positions, printFn = console.log) {
     require('./summary').printSummary(this, lineLength, positions, printFn);
   }

@@ -81,6 +81,7 @@ function compile(model, args = {}) {
   const compiled = native.modelCompile(model._graph(), outputNames, losses, lossWeights, metrics);
   model.optimizer = optimizer;
   model.loss = args.loss;
+  model.metrics = args.metrics;
   model._compiled = compiled;
   model.metricsNames = native.compiledMetricNames(compiled);
   model._compileArgs = args;

@@ -5,7 +5,30 @@
 use super::Shape;
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+
+thread_local! {
+    /// Set while a layer is built from a model file: every reader created meanwhile, including
+    /// the readers of nested configs (a wrapper's `layer`, an RNN's `cell`), is lenient.
+    static FILE_CONFIG: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Makes the config readers created on this thread lenient until dropped.
+pub struct FileConfigScope {
+    previous: bool,
+}
+
+impl FileConfigScope {
+    pub fn enter() -> FileConfigScope {
+        FileConfigScope { previous: FILE_CONFIG.with(|f| f.replace(true)) }
+    }
+}
+
+impl Drop for FileConfigScope {
+    fn drop(&mut self) {
+        FILE_CONFIG.with(|f| f.set(self.previous));
+    }
+}
 
 pub struct ConfigReader {
     layer: String,
@@ -21,7 +44,8 @@ impl ConfigReader {
             Value::Null => Map::new(),
             other => return Err(Error::arg(layer, format!("the config must be an object, got {other}"))),
         };
-        Ok(ConfigReader { layer: layer.to_string(), map, asked: RefCell::new(Vec::new()), lenient: false })
+        let lenient = FILE_CONFIG.with(Cell::get);
+        Ok(ConfigReader { layer: layer.to_string(), map, asked: RefCell::new(Vec::new()), lenient })
     }
     /// Unknown keys are ignored (for configs written by other tools).
     pub fn lenient(mut self) -> ConfigReader {

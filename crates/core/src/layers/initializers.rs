@@ -5,6 +5,31 @@ use crate::error::{Error, Result};
 use crate::random::{self, Rng};
 use crate::tensor::{DType, Tensor};
 use serde_json::{json, Value};
+use std::cell::Cell;
+
+thread_local! {
+    /// The largest weight (in values) initializers may draw on this thread; `usize::MAX`
+    /// unless a model file is being loaded.
+    static SIZE_LIMIT: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// Bounds (`Some`) or unbounds (`None`) the size of the weights initialized on this thread. A
+/// model file with weights cannot need a weight larger than the largest it holds, so while one
+/// loads, a corrupt layer size fails here instead of attempting a huge allocation.
+pub fn set_weight_size_limit(limit: Option<usize>) {
+    SIZE_LIMIT.with(|l| l.set(limit.unwrap_or(usize::MAX)));
+}
+
+/// The number of values of `shape`, checked against overflow and the thread's size limit.
+fn checked_size(shape: &[usize]) -> Result<usize> {
+    let size = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    let limit = SIZE_LIMIT.with(Cell::get);
+    match size {
+        Some(n) if n <= limit => Ok(n),
+        Some(n) => Err(Error::arg("initializer", format!("a weight of shape {shape:?} ({n} values) is larger than any weight the model file holds ({limit} values)"))),
+        None => Err(Error::arg("initializer", format!("a weight of shape {shape:?} has too many values"))),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Initializer {
@@ -153,6 +178,7 @@ impl Initializer {
 
     /// A float32 tensor of `shape` drawn from this initializer.
     pub fn init(&self, shape: &[usize]) -> Result<Tensor> {
+        checked_size(shape)?;
         let f = DType::Float32;
         match self {
             Initializer::Zeros => Ok(Tensor::zeros(shape, f)),

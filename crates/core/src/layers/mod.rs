@@ -92,7 +92,8 @@ pub struct BaseConfig {
     pub name: String,
     pub trainable: bool,
     pub batch_input_shape: Option<Shape>,
-    /// Only as given: tfjs writes `dtype` into the config when it was set.
+    /// What tfjs writes as `dtype`: set only for layers given an input shape (the dtype of the
+    /// input layer created for them, float32 unless `dtype`/`inputDType` says otherwise).
     pub dtype: Option<DType>,
 }
 
@@ -104,6 +105,14 @@ impl BaseConfig {
         let trainable = r.bool("trainable")?.unwrap_or(true);
         let input_shape = r.shape("inputShape")?;
         let batch_size = r.usize("batchSize")?;
+        let parse = |key: &str, d: Option<String>| -> Result<Option<DType>> {
+            match d {
+                Some(d) => DType::parse(&d).map(Some).map_err(|_| Error::arg(r.layer(), format!("config.{key} must be float32, int32 or bool, got '{d}'"))),
+                None => Ok(None),
+            }
+        };
+        let given = parse("dtype", r.string("dtype")?)?;
+        let input_dtype = parse("inputDType", r.string("inputDType")?)?;
         let batch_input_shape = match (r.shape("batchInputShape")?, input_shape) {
             (Some(b), _) => Some(b),
             (None, Some(s)) => {
@@ -113,11 +122,7 @@ impl BaseConfig {
             }
             (None, None) => None,
         };
-        let dtype = match r.string("dtype")? {
-            Some(d) => Some(DType::parse(&d).map_err(|_| Error::arg(r.layer(), format!("dtype must be float32, int32 or bool, got '{d}'")))?),
-            None => None,
-        };
-        r.skip("inputDType");
+        let dtype = batch_input_shape.as_ref().map(|_| given.or(input_dtype).unwrap_or(DType::Float32));
         r.skip("weights");
         Ok(BaseConfig { name, trainable, batch_input_shape, dtype })
     }
@@ -237,6 +242,13 @@ static CLASSES: &[(&str, Factory)] = &[
 
 pub fn class_names() -> Vec<&'static str> {
     CLASSES.iter().map(|(n, _)| *n).collect()
+}
+
+/// Builds a built-in layer from a config read from a model file: keys the layer does not
+/// know are ignored (Keras writes extra ones), in nested configs too; bad values still fail.
+pub fn from_file_config(class_name: &str, config: &Value) -> Result<LayerRef> {
+    let _scope = config::FileConfigScope::enter();
+    from_config(class_name, config)
 }
 
 /// Builds a built-in layer from its class name and JS (camelCase) config.

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::ops;
 use crate::tensor::{DType, Tensor};
 use serde_json::{Map, Value};
+use std::sync::OnceLock;
 
 /// `[1, …, d, …, 1]`: `d` at `axes`, 1 elsewhere.
 fn broadcast_shape(x: &[usize], axes: &[usize]) -> Vec<usize> {
@@ -210,6 +211,8 @@ pub struct LayerNormalization {
     gamma_initializer: Initializer,
     beta_regularizer: Option<Regularizer>,
     gamma_regularizer: Option<Regularizer>,
+    /// The axes resolved at build time: tfjs's config reports them from then on.
+    built_axes: OnceLock<Vec<i64>>,
     weights: Weights,
 }
 
@@ -231,6 +234,7 @@ impl LayerNormalization {
             beta_regularizer: read_regularizer(r, "betaRegularizer")?,
             gamma_regularizer: read_regularizer(r, "gammaRegularizer")?,
             base: BaseConfig::read(r)?,
+            built_axes: OnceLock::new(),
             weights: Weights::new(),
         })
     }
@@ -249,7 +253,11 @@ impl Layer for LayerNormalization {
     super::helpers::layer_common!("LayerNormalization");
     fn config(&self) -> Value {
         let mut m = Map::new();
-        m.insert("axis".into(), i64s_value(&self.axis, self.axis_is_list));
+        let axis = match self.built_axes.get() {
+            Some(axes) => i64s_value(axes, true),
+            None => i64s_value(&self.axis, self.axis_is_list),
+        };
+        m.insert("axis".into(), axis);
         m.insert("epsilon".into(), Value::from(self.epsilon));
         m.insert("center".into(), Value::from(self.center));
         m.insert("scale".into(), Value::from(self.scale));
@@ -280,7 +288,9 @@ impl Layer for LayerNormalization {
                 w.push(make_weight(name, "beta", &shape, &self.beta_initializer, t, self.beta_regularizer, None)?);
             }
             Ok(w)
-        })
+        })?;
+        let _ = self.built_axes.set(axes.iter().map(|&a| a as i64).collect());
+        Ok(())
     }
     fn compute_output_shape(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>> {
         let s = single_shape(&self.base.name, input_shapes)?;

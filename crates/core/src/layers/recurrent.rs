@@ -369,8 +369,9 @@ impl RnnCell {
         m.insert("kernelInitializer".into(), self.kernel_initializer.to_value());
         m.insert("recurrentInitializer".into(), self.recurrent_initializer.to_value());
         m.insert("biasInitializer".into(), self.bias_initializer.to_value());
-        if let Some(u) = self.unit_forget_bias {
-            m.insert("unitForgetBias".into(), Value::from(u));
+        // tfjs keeps unitForgetBias and implementation unset unless given: written as null.
+        if self.kind == CellKind::Lstm {
+            m.insert("unitForgetBias".into(), self.unit_forget_bias.map(Value::from).unwrap_or(Value::Null));
         }
         m.insert("kernelRegularizer".into(), opt_value(&self.kernel_regularizer, Regularizer::to_value));
         m.insert("recurrentRegularizer".into(), opt_value(&self.recurrent_regularizer, Regularizer::to_value));
@@ -381,8 +382,8 @@ impl RnnCell {
         m.insert("biasConstraint".into(), opt_value(&self.bias_constraint, Constraint::to_value));
         m.insert("dropout".into(), Value::from(self.dropout));
         m.insert("recurrentDropout".into(), Value::from(self.recurrent_dropout));
-        if let Some(i) = self.implementation {
-            m.insert("implementation".into(), Value::from(i));
+        if gated {
+            m.insert("implementation".into(), self.implementation.map(Value::from).unwrap_or(Value::Null));
         }
         if self.kind == CellKind::Gru {
             m.insert("resetAfter".into(), Value::from(self.reset_after));

@@ -704,8 +704,8 @@ fn config_round_trips() {
         ("Cropping2D", json!({"cropping": [1, 2], "dataFormat": "channelsFirst"})),
         ("UpSampling2D", json!({"size": [2, 3], "interpolation": "bilinear"})),
         ("Masking", json!({"maskValue": -1})),
-        ("Embedding", json!({"inputDim": 10, "outputDim": 4, "inputLength": 5, "maskZero": true})),
-        ("Embedding", json!({"inputDim": 10, "outputDim": 4, "embeddingsInitializer": "ones"})),
+        ("Embedding", json!({"inputDim": 10, "outputDim": 4, "inputLength": 5, "maskZero": true, "batchInputShape": [null, 5]})),
+        ("Embedding", json!({"inputDim": 10, "outputDim": 4, "embeddingsInitializer": "ones", "inputShape": [null]})),
         ("Add", json!({})),
         ("Average", json!({})),
         ("Concatenate", json!({"axis": 1})),
@@ -728,6 +728,59 @@ fn config_round_trips() {
     for (class, cfg) in cases {
         round_trip(class, cfg);
     }
+}
+
+#[test]
+fn layer_normalization_reports_its_resolved_axes_once_built() {
+    // As tfjs: `axis: -1` becomes the list of non-negative axes when the layer is built.
+    let l = layer("LayerNormalization", json!({"axis": -1}));
+    assert_eq!(l.config()["axis"], json!(-1));
+    l.build(&[vec![None, Some(3), Some(4)]]).unwrap();
+    assert_eq!(l.config()["axis"], json!([2]));
+    let again = from_config("LayerNormalization", &l.config()).unwrap();
+    again.build(&[vec![None, Some(3), Some(4)]]).unwrap();
+    assert_eq!(again.config(), l.config());
+}
+
+#[test]
+fn configs_carry_dtype_only_with_an_input_shape() {
+    // As tfjs: a layer given an input shape writes the dtype of the input it implies (float32
+    // by default); a dtype alone, or an input shape the layer derives itself, writes none.
+    assert_eq!(layer("Dense", json!({"units": 1, "inputShape": [3]})).config()["dtype"], json!("float32"));
+    assert_eq!(layer("Dense", json!({"units": 1, "batchInputShape": [2, 3], "dtype": "int32"})).config()["dtype"], json!("int32"));
+    assert_eq!(layer("Dense", json!({"units": 1, "inputShape": [3], "inputDType": "int32"})).config()["dtype"], json!("int32"));
+    assert!(layer("Dense", json!({"units": 1, "dtype": "int32"})).config().get("dtype").is_none());
+    let c = layer("Dense", json!({"units": 1, "inputDim": 3})).config();
+    assert_eq!((c["batchInputShape"].clone(), c.get("dtype")), (json!([null, 3]), None));
+    let c = layer("Embedding", json!({"inputDim": 10, "outputDim": 4, "inputLength": 5})).config();
+    assert_eq!((c["batchInputShape"].clone(), c.get("dtype")), (json!([null, 5]), None));
+}
+
+#[test]
+fn file_configs_ignore_unknown_keys_at_every_level_but_not_bad_values() {
+    let strict = from_config("Dense", &json!({"name": "d", "units": 2, "kerasExtra": 1}));
+    assert!(strict.err().unwrap().to_string().contains("unknown config field 'kerasExtra'"));
+    let d = super::from_file_config("Dense", &json!({"name": "d", "units": 2, "kerasExtra": 1, "kernelInitializer": "glorotUniform"})).unwrap();
+    assert_eq!(d.config()["units"], json!(2));
+    let bad = super::from_file_config("Dense", &json!({"name": "d", "units": "two", "kerasExtra": 1}));
+    assert!(bad.err().unwrap().to_string().contains("config.units must be"));
+    // Nested configs (a wrapped layer) are read leniently too, and strictness comes back after.
+    let inner = json!({"className": "LSTM", "config": {"name": "l", "units": 2, "timeMajor": false}});
+    assert!(super::from_file_config("Bidirectional", &json!({"name": "b", "layer": inner.clone(), "extra": [1]})).is_ok());
+    assert!(from_config("Bidirectional", &json!({"name": "b", "layer": inner})).is_err());
+}
+
+#[test]
+fn weight_size_limit_bounds_initializers_on_this_thread() {
+    use super::initializers::{set_weight_size_limit, Initializer};
+    let init = Initializer::parse("t", &json!("zeros")).unwrap();
+    set_weight_size_limit(Some(6));
+    assert!(init.init(&[2, 3]).is_ok());
+    let err = init.init(&[7]).err().unwrap().to_string();
+    set_weight_size_limit(None);
+    assert!(err.contains("larger than any weight the model file holds (6 values)"), "{err}");
+    assert!(init.init(&[7]).is_ok());
+    assert!(init.init(&[usize::MAX, 2]).err().unwrap().to_string().contains("too many values"));
 }
 
 #[test]

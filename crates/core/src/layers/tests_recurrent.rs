@@ -642,8 +642,12 @@ fn configs_round_trip() {
     assert_eq!(c["stateful"], json!(false));
     assert_eq!(c["dropout"], json!(0.0));
     assert_eq!(c["name"], json!("lstm_LSTM1"));
-    // tfjs leaves unitForgetBias and implementation unset unless given.
-    assert!(c.get("unitForgetBias").is_none() && c.get("implementation").is_none());
+    // tfjs leaves unitForgetBias and implementation unset unless given (null in model files).
+    assert_eq!((&c["unitForgetBias"], &c["implementation"]), (&Value::Null, &Value::Null));
+    let keys: Vec<&String> = c.as_object().unwrap().keys().collect();
+    let at = |k: &str| keys.iter().position(|x| *x == k).unwrap();
+    assert_eq!(at("unitForgetBias"), at("biasInitializer") + 1, "tfjs's key order");
+    assert_eq!(at("implementation"), at("recurrentDropout") + 1, "tfjs's key order");
     assert!(c.get("cell").is_none());
     round_trip(
         "LSTM",
