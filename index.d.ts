@@ -1654,6 +1654,8 @@ export interface ModelEvaluateDatasetArgs {
   /** Batches to evaluate (default: the whole dataset). */
   batches?: number;
   verbose?: number;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Saving and loading (tfjs layers-model files)
 // ---------------------------------------------------------------------------------------------

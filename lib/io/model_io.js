@@ -131,6 +131,7 @@ function setNamedWeights(model, weights, strict, op) {
   }
   const total = targets.size;
   const pairs = [];
+  const unnamed = [];
   for (const name of Object.keys(weights)) {
     let target = name;
     if (!targets.has(target)) {
@@ -139,7 +140,7 @@ function setNamedWeights(model, weights, strict, op) {
     }
     const w = targets.get(target);
     if (w == null) {
-      if (strict) throw new Error(`${op}: the file has weight '${name}', which the model does not have (pass {strict: false} to ignore extra weights)`);
+      unnamed.push([name, weights[name]]);
       continue;
     }
     targets.delete(target);
@@ -148,6 +149,25 @@ function setNamedWeights(model, weights, strict, op) {
     if (!same) throw new Error(`${op}: weight '${target}' has shape [${w.shape}] in the model, but [${t.shape}] in the file`);
     if (t.dtype !== w.dtype) throw new Error(`${op}: weight '${target}' has dtype ${w.dtype} in the model, but ${t.dtype} in the file`);
     pairs.push([w, t]);
+  }
+  // Weights of layers a JS layer or subclassed model creates itself are named as they were
+  // created, which differs between instances: those left over on both sides are matched by
+  // position (Keras's rule for such models) when their counts agree.
+  if (unnamed.length > 0 && unnamed.length === targets.size) {
+    const rest = [...targets.values()];
+    rest.forEach((w, i) => {
+      const [name, t] = unnamed[i];
+      const same = t.shape.length === w.shape.length && t.shape.every((d, k) => d === w.shape[k]);
+      if (!same || t.dtype !== w.dtype) {
+        throw new Error(`${op}: the file's '${name}' matches no weight by name; matching by position, weight ${i} of those left is ${t.dtype} [${t.shape}] in the file, but the model's '${weightName(w)}' is ${w.dtype} [${w.shape}]`);
+      }
+      pairs.push([w, t]);
+    });
+    targets.clear();
+    unnamed.length = 0;
+  }
+  if (strict && unnamed.length > 0) {
+    throw new Error(`${op}: the file has weight '${unnamed[0][0]}', which the model does not have (pass {strict: false} to ignore extra weights)`);
   }
   if (strict && targets.size > 0) {
     const missing = [...targets.keys()];

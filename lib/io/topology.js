@@ -24,6 +24,8 @@ function isSequential(model) {
 
 /** A model with a graph of SymbolicTensors (subclassed models have none). */
 function hasTopology(model) {
+  // A built subclassed model has a graph too, but it is one node running the model's own call.
+  if (typeof model._isSubclassed === 'function' && model._isSubclassed()) return false;
   return Array.isArray(model._nodes) && Array.isArray(model.inputs) && Array.isArray(model.outputs);
 }
 
