@@ -153,6 +153,10 @@ class NativeLayer extends Layer {
     super(config);
     this._n = native.layerCreate(this.getClassName(), toNativeConfig({ ...config, name: this.name }));
     this._weightsFetched = false;
+    // The native layer knows the class's own rules (Embedding's `inputDim` is a vocabulary size;
+    // its input shape comes from `inputLength`).
+    const batchInputShape = native.layerBatchInputShape(this._n);
+    if (batchInputShape != null) this.batchInputShape = batchInputShape;
   }
   _fetchWeights() {
     if (!this._weightsFetched) {

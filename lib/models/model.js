@@ -104,7 +104,9 @@ class LayersModel extends Layer {
     const out = [];
     const seen = new Set();
     for (const l of this.layers || []) for (const w of l.weights) if (!seen.has(w)) { seen.add(w); out.push(w); }
-    return out;
+    // tfjs lists a model's trainable weights first (setWeights and model files use this order).
+    const t = new Set(this.trainableWeights);
+    return [...out.filter((w) => t.has(w)), ...out.filter((w) => !t.has(w))];
   }
   get trainableWeights() {
     if (!this.trainable_) return [];
