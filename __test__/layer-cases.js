@@ -6,7 +6,7 @@
 // sides compute exactly the same thing.
 //
 // A case: {name, build(tf, prefix) → model, input: spec, training?: true (also record a
-// training-mode forward pass), fit: [optimizer spec…], loss?, metrics?, batchSize?,
+// training-mode forward pass), fit: [optimizer spec…], loss?, metrics?, batchSize?, validationSplit?,
 // noGradients?: why tfjs cannot differentiate the model (then only forward passes are kept),
 // reference?(tf, model, x): the expected inference output where tfjs's own is wrong}.
 // Layer names are `${prefix}_…` so a case can be built several times in one process.
@@ -62,12 +62,16 @@ function weightValues(caseName, index, name, shape) {
 const F = (shape, lo = -1, hi = 1) => ({ shape, dtype: 'float32', lo, hi });
 const INT = (shape, lo, hi) => ({ shape, dtype: 'int32', lo, hi });
 
+/** Input values; `spec.zeroSteps` lists [example, step] pairs of a sequence set to zero. */
 function makeValues(key, spec) {
   if (spec.dtype === 'int32') {
     const rng = rngFor(key);
     return Array.from({ length: size(spec.shape) }, () => spec.lo + Math.floor((spec.hi - spec.lo + 1) * rng()));
   }
-  return uniform(key, spec.shape, spec.lo, spec.hi);
+  const v = uniform(key, spec.shape, spec.lo, spec.hi);
+  const [, steps, features] = spec.shape;
+  for (const [b, t] of spec.zeroSteps || []) v.fill(0, (b * steps + t) * features, (b * steps + t + 1) * features);
+  return v;
 }
 
 /** Targets: one-hot rows for the crossentropies, class indices for the sparse one, else uniform. */
@@ -127,9 +131,11 @@ const CASES = [
       tf.layers.dense({ units: 2, name: `${p}_d2` }),
     ]),
     batchSize: 4,
-    // Centered RMSProp only here: tfjs 4.22 takes √(ms − mg² − ε), which is NaN wherever a
-    // gradient is (nearly) zero, as in the dead ReLU units of the other models.
-    fit: ['sgd', 'adam', ['momentum', 0.1, 0.9], ['rmsprop', 0.01, 0.8, 0.5, 1e-7, true]],
+    // Centered RMSProp only here, with a tiny ε: tfjs 4.22 takes √(ms − mg² − ε), which is NaN
+    // wherever a gradient is (nearly) zero, as in the dead ReLU units of the other models;
+    // ferrograd takes TensorFlow's √(ms − mg² + ε). With ε = 1e-10 the two agree to float
+    // precision wherever tfjs's is defined.
+    fit: ['sgd', 'adam', ['momentum', 0.1, 0.9], ['rmsprop', 0.01, 0.8, 0.5, 1e-10, true]],
   },
   {
     name: 'mlp_activations',
@@ -192,6 +198,118 @@ const CASES = [
       const y = tf.layers.dense({ units: 2, name: `${p}_out` }).apply(c);
       return tf.model({ inputs: x, outputs: y, name: `${p}_model` });
     },
+    fit: ['adam'],
+  },
+  {
+    name: 'mlp_validation_split',
+    input: F([8, 3]),
+    build: (tf, p) => seq(tf, [
+      tf.layers.dense({ units: 4, activation: 'tanh', inputShape: [3], name: `${p}_d1` }),
+      tf.layers.dense({ units: 2, name: `${p}_d2` }),
+    ]),
+    batchSize: 3,
+    validationSplit: 0.25,
+    metrics: ['mae'],
+    fit: ['adam'],
+  },
+  {
+    name: 'advanced_activations',
+    input: F([4, 3], -2, 2),
+    build: (tf, p) => seq(tf, [
+      tf.layers.dense({ units: 4, inputShape: [3], name: `${p}_d1` }),
+      tf.layers.prelu({ name: `${p}_prelu` }),
+      tf.layers.dense({ units: 4, name: `${p}_d2` }),
+      tf.layers.leakyReLU({ alpha: 0.2, name: `${p}_leaky` }),
+      tf.layers.dense({ units: 4, name: `${p}_d3` }),
+      tf.layers.elu({ name: `${p}_elu` }),
+      tf.layers.dense({ units: 3, name: `${p}_d5` }),
+      tf.layers.reLU({ maxValue: 0.5, name: `${p}_relu` }),
+      tf.layers.dense({ units: 3, name: `${p}_d6` }),
+      tf.layers.softmax({ name: `${p}_softmax` }),
+    ]),
+    fit: ['adam'],
+  },
+  {
+    name: 'thresholded_relu',
+    noGradients: 'tfjs 4.22 has no gradient for thresholdedReLU (its Greater op has none)',
+    input: F([4, 3], -2, 2),
+    build: (tf, p) => seq(tf, [
+      tf.layers.dense({ units: 4, inputShape: [3], name: `${p}_d1` }),
+      tf.layers.thresholdedReLU({ theta: 0.1, name: `${p}_thr` }),
+      tf.layers.dense({ units: 2, name: `${p}_d2` }),
+    ]),
+    fit: [],
+  },
+  {
+    name: 'merge_layers',
+    input: F([4, 3]),
+    build: (tf, p) => {
+      const x = tf.input({ shape: [3], name: `${p}_in` });
+      const a = tf.layers.dense({ units: 4, activation: 'tanh', name: `${p}_a` }).apply(x);
+      const b = tf.layers.dense({ units: 4, name: `${p}_b` }).apply(x);
+      const dot = tf.layers.dot({ axes: 1, normalize: true, name: `${p}_dot` }).apply([a, b]);
+      const dot2 = tf.layers.dot({ axes: -1, name: `${p}_dot2` }).apply([a, b]);
+      const avg = tf.layers.average({ name: `${p}_avg` }).apply([a, b]);
+      const mx = tf.layers.maximum({ name: `${p}_max` }).apply([a, b]);
+      const mn = tf.layers.minimum({ name: `${p}_min` }).apply([a, b]);
+      const cat = tf.layers.concatenate({ axis: -1, name: `${p}_cat` }).apply([dot, dot2, avg, mx, mn]);
+      const y = tf.layers.dense({ units: 2, name: `${p}_out` }).apply(cat);
+      return tf.model({ inputs: x, outputs: y, name: `${p}_model` });
+    },
+    fit: ['adam'],
+  },
+  {
+    name: 'reshaping_layers',
+    input: F([2, 3, 4, 2]),
+    build: (tf, p) => seq(tf, [
+      tf.layers.zeroPadding2d({ padding: [[1, 0], [0, 2]], inputShape: [3, 4, 2], name: `${p}_pad` }),
+      tf.layers.cropping2D({ cropping: [[0, 1], [1, 0]], name: `${p}_crop` }),
+      tf.layers.upSampling2d({ size: [2, 1], name: `${p}_up` }),
+      tf.layers.conv2d({ filters: 2, kernelSize: 2, strides: [2, 1], name: `${p}_conv` }),
+      tf.layers.permute({ dims: [2, 1, 3], name: `${p}_perm` }),
+      tf.layers.reshape({ targetShape: [-1, 4], name: `${p}_reshape` }),
+      tf.layers.globalMaxPooling1d({ name: `${p}_gmp` }),
+      tf.layers.repeatVector({ n: 2, name: `${p}_rep` }),
+      tf.layers.simpleRNN({ units: 2, name: `${p}_rnn` }),
+    ]),
+    fit: ['adam'],
+  },
+  {
+    name: 'pooling_variants',
+    input: F([2, 5, 5, 2]),
+    build: (tf, p) => seq(tf, [
+      tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same', inputShape: [5, 5, 2], name: `${p}_mp` }),
+      tf.layers.conv2d({ filters: 3, kernelSize: 1, name: `${p}_conv` }),
+      tf.layers.averagePooling2d({ poolSize: [2, 1], strides: 1, name: `${p}_ap` }),
+      tf.layers.reshape({ targetShape: [6, 3], name: `${p}_reshape` }),
+      tf.layers.averagePooling1d({ poolSize: 2, name: `${p}_ap1` }),
+      tf.layers.maxPooling1d({ poolSize: 2, strides: 1, padding: 'same', name: `${p}_mp1` }),
+      tf.layers.globalAveragePooling1d({ name: `${p}_gap` }),
+    ]),
+    fit: ['sgd'],
+  },
+  {
+    name: 'average_pooling_same',
+    noGradients: 'tfjs 4.22 divides avgPool gradients by the full window at padded borders, where the forward pass divided by the count of real elements (a tfjs bug)',
+    input: F([2, 5, 5, 2]),
+    build: (tf, p) => seq(tf, [
+      tf.layers.averagePooling2d({ poolSize: [2, 3], strides: 2, padding: 'same', inputShape: [5, 5, 2], name: `${p}_ap` }),
+      tf.layers.reshape({ targetShape: [9, 2], name: `${p}_reshape` }),
+      tf.layers.averagePooling1d({ poolSize: 2, strides: 1, padding: 'same', name: `${p}_ap1` }),
+      tf.layers.flatten({ name: `${p}_flat` }),
+      tf.layers.dense({ units: 2, name: `${p}_dense` }),
+    ]),
+    fit: [],
+  },
+  {
+    name: 'conv2d_channels_first',
+    input: F([2, 2, 5, 5]),
+    build: (tf, p) => seq(tf, [
+      tf.layers.conv2d({ filters: 3, kernelSize: 2, dataFormat: 'channelsFirst', inputShape: [2, 5, 5], name: `${p}_conv` }),
+      tf.layers.maxPooling2d({ poolSize: 2, dataFormat: 'channelsFirst', name: `${p}_pool` }),
+      tf.layers.flatten({ name: `${p}_flat` }),
+      tf.layers.dense({ units: 2, name: `${p}_dense` }),
+    ]),
     fit: ['adam'],
   },
   {
@@ -377,6 +495,28 @@ const CASES = [
     fit: ['sgd'],
   },
   {
+    // Zero time steps are masked: the recurrent state carries over them.
+    name: 'masking_lstm',
+    input: { ...F([3, 5, 2]), zeroSteps: [[0, 3], [0, 4], [1, 1], [2, 0]] },
+    build: (tf, p) => seq(tf, [
+      tf.layers.masking({ maskValue: 0, inputShape: [5, 2], name: `${p}_mask` }),
+      tf.layers.lstm({ units: 3, name: `${p}_lstm` }),
+      tf.layers.dense({ units: 2, name: `${p}_dense` }),
+    ]),
+    fit: ['adam'],
+  },
+  {
+    name: 'masking_gru_sequences',
+    input: { ...F([2, 4, 2]), zeroSteps: [[0, 2], [1, 3]] },
+    build: (tf, p) => seq(tf, [
+      tf.layers.masking({ inputShape: [4, 2], name: `${p}_mask` }),
+      tf.layers.gru({ units: 2, returnSequences: true, name: `${p}_gru` }),
+      tf.layers.flatten({ name: `${p}_flat` }),
+      tf.layers.dense({ units: 2, name: `${p}_dense` }),
+    ]),
+    fit: ['sgd'],
+  },
+  {
     name: 'bidirectional_lstm_concat',
     input: F([2, 4, 3]),
     build: (tf, p) => seq(tf, [
@@ -545,7 +685,7 @@ function gradients(tf, c, model, x, y) {
 
 async function fitModel(tf, c, model, x, y, spec) {
   model.compile({ optimizer: makeOptimizer(tf, spec), loss: c.loss || 'meanSquaredError', metrics: c.metrics });
-  return model.fit(x, y, { epochs: 3, batchSize: c.batchSize || x.shape[0], shuffle: false, verbose: 0 });
+  return model.fit(x, y, { epochs: 3, batchSize: c.batchSize || x.shape[0], shuffle: false, verbose: 0, validationSplit: c.validationSplit });
 }
 
 module.exports = {

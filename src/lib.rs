@@ -6,6 +6,7 @@ mod calljs;
 mod errors;
 mod exports_engine;
 mod exports_layers;
+mod exports_metrics;
 mod exports_optim;
 mod exports_tensor;
 mod exports_train;

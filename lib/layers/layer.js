@@ -72,6 +72,8 @@ class Layer {
   build(inputShape) { void inputShape; this.built = true; }
   computeOutputShape(inputShape) { return inputShape; }
   call(inputs, kwargs) { void kwargs; return inputs; }
+  /** The mask of the outputs (tfjs `computeMask`); layers written in JS drop masks. */
+  computeMask(inputs, mask) { void inputs; void mask; return null; }
   getConfig() {
     const c = { name: this.name, trainable: this.trainable_ };
     if (this.batchInputShape != null) c.batchInputShape = this.batchInputShape;
@@ -121,14 +123,17 @@ class Layer {
   }
 }
 
-// Objects in a config travel as their serialized form: layers (wrappers' `layer`, RNN `cell`)
-// and initializers as {className, config}.
+// Objects in a config travel as their serialized form: layers (wrappers' `layer`, RNN `cell`),
+// initializers, regularizers and constraints as {className, config}.
 function toNativeConfig(config) {
   const out = {};
   const { Initializer } = require('./initializers');
+  const { Regularizer } = require('./regularizers');
+  const { Constraint } = require('./constraints');
   for (const [k, v] of Object.entries(config)) {
     if (v instanceof Layer) out[k] = { className: v.getClassName(), config: v.getConfig() };
     else if (v instanceof Initializer) out[k] = { className: v.className, config: v.config };
+    else if (v instanceof Regularizer || v instanceof Constraint) out[k] = { className: v.getClassName(), config: v.getConfig() };
     else out[k] = v;
   }
   return out;
@@ -188,11 +193,24 @@ class NativeLayer extends Layer {
   }
   call(inputs, kwargs = {}) {
     const list = toList(inputs);
-    const outs = native.layerCall(this._n, list.map((t) => t.h), !!kwargs.training).map(wrap);
+    const handles = list.map((t) => t.h);
+    const outs = (kwargs.mask == null ? native.layerCall(this._n, handles, !!kwargs.training)
+      : native.layerCallMasked(this._n, handles, maskHandles(kwargs.mask, list.length), !!kwargs.training)).map(wrap);
     this._fetchWeights();
     return outs.length === 1 ? outs[0] : outs;
   }
   getConfig() { return native.layerConfig(this._n); }
+  computeMask(inputs, mask) {
+    const list = toList(inputs);
+    const h = native.layerComputeMask(this._n, list.map((t) => t.h), maskHandles(mask, list.length));
+    return h == null ? null : wrap(h);
+  }
+}
+
+// `kwargs.mask` (a Tensor, or one per input) as handles, null where unmasked.
+function maskHandles(mask, count) {
+  const list = Array.isArray(mask) ? mask : [mask];
+  return Array.from({ length: count }, (_, i) => (list[i] instanceof Tensor ? list[i].h : null));
 }
 
 module.exports = { Layer, NativeLayer, isSymbolic, toList, assignWeights };
