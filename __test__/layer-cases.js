@@ -8,7 +8,9 @@
 // A case: {name, build(tf, prefix) → model, input: spec, training?: true (also record a
 // training-mode forward pass), fit: [optimizer spec…], loss?, metrics?, batchSize?, validationSplit?,
 // noGradients?: why tfjs cannot differentiate the model (then only forward passes are kept),
-// reference?(tf, model, x): the expected inference output where tfjs's own is wrong}.
+// reference?(tf, model, x): the expected inference output where tfjs's own is wrong, or
+// reference: {weights: [[name, shape]…], forward(tf, weights, x)} for a model tfjs cannot build,
+// whose output and gradients then come from that tfjs-ops formula}.
 // Layer names are `${prefix}_…` so a case can be built several times in one process.
 
 // ---------------------------------------------------------------------------
@@ -62,14 +64,19 @@ function weightValues(caseName, index, name, shape) {
 const F = (shape, lo = -1, hi = 1) => ({ shape, dtype: 'float32', lo, hi });
 const INT = (shape, lo, hi) => ({ shape, dtype: 'int32', lo, hi });
 
-/** Input values; `spec.zeroSteps` lists [example, step] pairs of a sequence set to zero. */
+/**
+ * Input values; `spec.zeroSteps` lists [example, step] pairs of a sequence set to zero (all
+ * features of the step; index 0 for integer inputs).
+ */
 function makeValues(key, spec) {
+  let v;
   if (spec.dtype === 'int32') {
     const rng = rngFor(key);
-    return Array.from({ length: size(spec.shape) }, () => spec.lo + Math.floor((spec.hi - spec.lo + 1) * rng()));
+    v = Array.from({ length: size(spec.shape) }, () => spec.lo + Math.floor((spec.hi - spec.lo + 1) * rng()));
+  } else {
+    v = uniform(key, spec.shape, spec.lo, spec.hi);
   }
-  const v = uniform(key, spec.shape, spec.lo, spec.hi);
-  const [, steps, features] = spec.shape;
+  const [, steps, features = 1] = spec.shape;
   for (const [b, t] of spec.zeroSteps || []) v.fill(0, (b * steps + t) * features, (b * steps + t + 1) * features);
   return v;
 }
@@ -225,7 +232,7 @@ const CASES = [
       tf.layers.dense({ units: 3, name: `${p}_d5` }),
       tf.layers.reLU({ maxValue: 0.5, name: `${p}_relu` }),
       tf.layers.dense({ units: 3, name: `${p}_d6` }),
-      tf.layers.softmax({ name: `${p}_softmax` }),
+      tf.layers.softmax({ axis: -1, name: `${p}_softmax` }),
     ]),
     fit: ['adam'],
   },
@@ -309,6 +316,29 @@ const CASES = [
       tf.layers.maxPooling2d({ poolSize: 2, dataFormat: 'channelsFirst', name: `${p}_pool` }),
       tf.layers.flatten({ name: `${p}_flat` }),
       tf.layers.dense({ units: 2, name: `${p}_dense` }),
+    ]),
+    fit: ['adam'],
+  },
+  {
+    name: 'upsampling_bilinear_global_pooling',
+    input: F([2, 3, 3, 2]),
+    build: (tf, p) => seq(tf, [
+      tf.layers.upSampling2d({ size: [2, 3], interpolation: 'bilinear', inputShape: [3, 3, 2], name: `${p}_up` }),
+      tf.layers.conv2d({ filters: 3, kernelSize: 2, strides: 2, activation: 'relu6', name: `${p}_conv` }),
+      tf.layers.globalAveragePooling2d({ name: `${p}_gap` }),
+      tf.layers.dense({ units: 2, activation: 'hardSigmoid', name: `${p}_dense` }),
+    ]),
+    fit: ['adam'],
+  },
+  {
+    name: 'dense_on_sequences_softmax',
+    input: F([2, 3, 4]),
+    build: (tf, p) => seq(tf, [
+      tf.layers.dense({ units: 5, activation: 'tanh', inputShape: [3, 4], name: `${p}_d1` }),
+      tf.layers.softmax({ axis: -1, name: `${p}_softmax` }),
+      tf.layers.leakyReLU({ name: `${p}_leaky` }),
+      tf.layers.globalMaxPooling1d({ name: `${p}_gmp` }),
+      tf.layers.dense({ units: 2, name: `${p}_d2` }),
     ]),
     fit: ['adam'],
   },
@@ -467,6 +497,40 @@ const CASES = [
     fit: ['adam'],
   },
   {
+    // tfjs 4.22 refuses resetAfter: true (Keras's default, needed for converted Keras models), so
+    // the reference is Keras's reset-after GRU written out with tfjs ops: with the input
+    // projection xz, xr, xh = x·kernel + bias[0] and the recurrent one rz, rr, rh = h·recurrent +
+    // bias[1], z = σ(xz + rz), r = σ(xr + rr), hh = tanh(xh + r·rh), h = z·h + (1 − z)·hh.
+    name: 'gru_reset_after',
+    input: F([2, 4, 2]),
+    build: (tf, p) => seq(tf, [
+      tf.layers.gru({ units: 3, resetAfter: true, recurrentActivation: 'sigmoid', returnSequences: true, inputShape: [4, 2], name: `${p}_gru` }),
+      tf.layers.flatten({ name: `${p}_flat` }),
+      tf.layers.dense({ units: 2, name: `${p}_dense` }),
+    ]),
+    reference: {
+      weights: [['P_gru/kernel', [2, 9]], ['P_gru/recurrent_kernel', [3, 9]], ['P_gru/bias', [2, 9]], ['P_dense/kernel', [12, 2]], ['P_dense/bias', [2]]],
+      forward: (tf, [kernel, recurrent, bias, dense, denseBias], x) => {
+        const [b, t] = x.shape;
+        const u = 3;
+        const [inBias, recBias] = tf.split(bias, 2, 0);
+        let h = tf.zeros([b, u]);
+        const outputs = [];
+        for (const xt of tf.unstack(x, 1)) {
+          const [xz, xr, xh] = tf.split(tf.add(tf.matMul(xt, kernel), inBias), 3, 1);
+          const [rz, rr, rh] = tf.split(tf.add(tf.matMul(h, recurrent), recBias), 3, 1);
+          const z = tf.sigmoid(tf.add(xz, rz));
+          const r = tf.sigmoid(tf.add(xr, rr));
+          const hh = tf.tanh(tf.add(xh, tf.mul(r, rh)));
+          h = tf.add(tf.mul(z, h), tf.mul(tf.sub(1, z), hh));
+          outputs.push(h);
+        }
+        return tf.add(tf.matMul(tf.reshape(tf.stack(outputs, 1), [b, t * u]), dense), denseBias);
+      },
+    },
+    fit: [],
+  },
+  {
     name: 'gru_sequences',
     input: F([2, 4, 2]),
     build: (tf, p) => seq(tf, [
@@ -515,6 +579,39 @@ const CASES = [
       tf.layers.dense({ units: 2, name: `${p}_dense` }),
     ]),
     fit: ['sgd'],
+  },
+  {
+    name: 'embedding_mask_zero_lstm',
+    input: { ...INT([3, 5], 1, 4), zeroSteps: [[0, 0], [0, 3], [1, 4], [2, 1], [2, 2]] },
+    build: (tf, p) => seq(tf, [
+      tf.layers.embedding({ inputDim: 5, outputDim: 3, maskZero: true, inputLength: 5, name: `${p}_emb` }),
+      tf.layers.lstm({ units: 3, goBackwards: true, name: `${p}_lstm` }),
+      tf.layers.dense({ units: 2, name: `${p}_dense` }),
+    ]),
+    fit: ['adam'],
+  },
+  {
+    name: 'masking_bidirectional_sequences',
+    input: { ...F([2, 4, 3]), zeroSteps: [[0, 1], [1, 3]] },
+    build: (tf, p) => seq(tf, [
+      tf.layers.masking({ inputShape: [4, 3], name: `${p}_mask` }),
+      tf.layers.bidirectional({ layer: tf.layers.simpleRNN({ units: 2, returnSequences: true, name: `${p}_rnn` }), mergeMode: 'concat', name: `${p}_bi` }),
+      tf.layers.lstm({ units: 2, name: `${p}_lstm` }),
+      tf.layers.dense({ units: 2, name: `${p}_dense` }),
+    ]),
+    fit: ['adam'],
+  },
+  {
+    name: 'lstm_return_state',
+    input: F([3, 4, 2]),
+    build: (tf, p) => {
+      const x = tf.input({ shape: [4, 2], name: `${p}_in` });
+      const [o, h, c] = tf.layers.lstm({ units: 3, returnState: true, name: `${p}_lstm` }).apply(x);
+      const cat = tf.layers.concatenate({ name: `${p}_cat` }).apply([o, h, c]);
+      const y = tf.layers.dense({ units: 2, name: `${p}_out` }).apply(cat);
+      return tf.model({ inputs: x, outputs: y, name: `${p}_model` });
+    },
+    fit: ['adam'],
   },
   {
     name: 'bidirectional_lstm_concat',
@@ -612,6 +709,28 @@ const CASES = [
     fit: ['sgd'],
   },
   {
+    name: 'layer_norm_axes',
+    input: F([2, 3, 4]),
+    build: (tf, p) => seq(tf, [
+      tf.layers.dense({ units: 4, inputShape: [3, 4], name: `${p}_d1` }),
+      tf.layers.layerNormalization({ axis: [1, 2], name: `${p}_ln` }),
+      tf.layers.flatten({ name: `${p}_flat` }),
+      tf.layers.dense({ units: 2, name: `${p}_d2` }),
+    ]),
+    fit: ['adam'],
+  },
+  {
+    name: 'batch_norm_sequences',
+    input: F([3, 4, 2]),
+    training: true,
+    build: (tf, p) => seq(tf, [
+      tf.layers.batchNormalization({ momentum: 0.5, inputShape: [4, 2], name: `${p}_bn` }),
+      tf.layers.simpleRNN({ units: 3, name: `${p}_rnn` }),
+      tf.layers.dense({ units: 2, name: `${p}_dense` }),
+    ]),
+    fit: ['adam'],
+  },
+  {
     name: 'embedding',
     input: INT([4, 5], 0, 6),
     build: (tf, p) => seq(tf, [
@@ -683,6 +802,12 @@ function gradients(tf, c, model, x, y) {
   return { value, grads: vars.map((v) => grads[v.name]) };
 }
 
+/** `model.evaluate` after a fit: the loss, then the metrics. */
+function evaluateModel(tf, c, model, x, y) {
+  const out = model.evaluate(x, y, { batchSize: c.batchSize || x.shape[0] });
+  return (Array.isArray(out) ? out : [out]).map((t) => t.dataSync()[0]);
+}
+
 async function fitModel(tf, c, model, x, y, spec) {
   model.compile({ optimizer: makeOptimizer(tf, spec), loss: c.loss || 'meanSquaredError', metrics: c.metrics });
   return model.fit(x, y, { epochs: 3, batchSize: c.batchSize || x.shape[0], shuffle: false, verbose: 0, validationSplit: c.validationSplit });
@@ -690,5 +815,5 @@ async function fitModel(tf, c, model, x, y, spec) {
 
 module.exports = {
   CASES, rngFor, uniform, weightValues, makeValues, targetValues, optimizerLabel, makeOptimizer,
-  buildWithWeights, weightNames, inputTensor, targetTensor, lossValue, gradients, fitModel,
+  buildWithWeights, weightNames, inputTensor, targetTensor, lossValue, gradients, fitModel, evaluateModel,
 };

@@ -8,7 +8,10 @@
 //   - the loss and its gradients w.r.t. every trainable weight (tf.variableGrads around
 //     model.apply(x, {training: true}));
 //   - for each optimizer of the case, the weights and History after
-//     model.fit(x, y, {epochs: 3, batchSize, shuffle: false, verbose: 0}).
+//     model.fit(x, y, {epochs: 3, batchSize, shuffle: false, verbose: 0}), and what
+//     model.evaluate(x, y) then reports.
+// Where tfjs gets a layer wrong or lacks it, the case's `reference` (tfjs ops) supplies the
+// expected values instead (see __test__/layer-cases.js).
 //
 //   node scripts/gen-layer-fixtures.js
 
@@ -26,7 +29,26 @@ const prefix = (c) => `${c.name}${builds++}`;
 const enc = (t) => H.fromTensor(t);
 const weightValues = (model) => model.getWeights().map((w) => H.encodeValues(w.dataSync(), 'float32'));
 
+/** A model tfjs cannot build: output and gradients of the case's tfjs-ops formula. */
+function runReference(c) {
+  const fx = { name: c.name, fits: [] };
+  const ref = c.reference;
+  fx.weights = ref.weights.map(([name, shape], i) => ({ name, shape, values: L.weightValues(c.name, i, name, shape) }));
+  fx.x = { shape: c.input.shape, dtype: c.input.dtype, values: L.makeValues(`${c.name}/x`, c.input) };
+  const x = L.inputTensor(tf, fx);
+  const vars = fx.weights.map((w) => tf.variable(tf.tensor(w.values, w.shape), true, `${c.name}/${w.name}`));
+  const out = ref.forward(tf, vars, x);
+  fx.predict = enc(out);
+  fx.y = L.targetValues(`${c.name}/y`, out.shape, c.loss);
+  const y = L.targetTensor(tf, fx);
+  const { value, grads } = tf.variableGrads(() => L.lossValue(tf, c, y, ref.forward(tf, vars, x)), vars);
+  fx.loss = value.dataSync()[0];
+  fx.grads = vars.map((v) => enc(grads[v.name]));
+  return fx;
+}
+
 async function runCase(c) {
+  if (c.reference && typeof c.reference === 'object') return runReference(c);
   const fx = { name: c.name };
   // Weights: drawn by name and shape from the model tfjs builds.
   const p0 = prefix(c);
@@ -36,7 +58,7 @@ async function runCase(c) {
   model.setWeights(fx.weights.map((w) => tf.tensor(w.values, w.shape)));
   fx.x = { shape: c.input.shape, dtype: c.input.dtype, values: L.makeValues(`${c.name}/x`, c.input) };
   const x = L.inputTensor(tf, fx);
-  fx.predict = enc(c.reference ? c.reference(tf, model, x) : model.predict(x));
+  fx.predict = enc(typeof c.reference === 'function' ? c.reference(tf, model, x) : model.predict(x));
   const outShape = fx.predict.shape;
   fx.y = L.targetValues(`${c.name}/y`, outShape, c.loss);
   const y = L.targetTensor(tf, fx);
@@ -66,6 +88,7 @@ async function runCase(c) {
       optimizer: spec,
       history: h.history,
       weights: weightValues(m),
+      evaluate: L.evaluateModel(tf, c, m, x, y),
     });
   }
   return fx;
