@@ -165,6 +165,27 @@ test('regularizer objects as layer options serialize as tfjs and enter the fitte
   assert.ok(lp[0] < lo[0] - 1e-3, `${lp[0]} < ${lo[0]}`);
 });
 
+test('a regularizer given to addWeight in a JS layer enters the fitted loss, as in tfjs', async () => {
+  const make = (lib) => class Scale extends lib.layers.Layer {
+    static get className() { return 'Scale'; }
+    constructor(config) { super(config); this.reg = config.reg; }
+    build(inputShape) {
+      this.kernel = this.addWeight('kernel', [inputShape[1], 2], 'float32', lib.initializers.constant({ value: 0.5 }), this.reg);
+    }
+    computeOutputShape(s) { return [s[0], 2]; }
+    call(inputs) { return lib.matMul(Array.isArray(inputs) ? inputs[0] : inputs, this.kernel.read()); }
+  };
+  const losses = async (lib) => {
+    const Scale = make(lib);
+    const m = lib.sequential({ layers: [new Scale({ inputShape: [3], reg: lib.regularizers.l1l2({ l1: 0.1, l2: 0.2 }), name: 'scale_reg' })] });
+    m.compile({ optimizer: lib.train.sgd(0.1), loss: 'meanSquaredError' });
+    const h = await m.fit(lib.tensor(uniform('sx', [12], -1, 1), [4, 3]), lib.tensor(uniform('sy', [8], -1, 1), [4, 2]), { epochs: 3, batchSize: 4, shuffle: false, verbose: 0 });
+    return h.history.loss;
+  };
+  const [ours, theirs] = [await losses(tf), await losses(tfjs)];
+  ours.forEach((v, i) => assert.ok(Math.abs(v - theirs[i]) <= 1e-5 * Math.abs(theirs[i]), `loss ${i}: ${v} vs ${theirs[i]}`));
+});
+
 test('bad regularizer arguments are errors naming the regularizer', () => {
   assert.throws(() => tf.regularizers.l1({ l1: -1 }), /regularizers\.l1: l1 must be a non-negative finite number, got -1/);
   assert.throws(() => tf.regularizers.l1l2({ l2: NaN }), /regularizers\.l1l2: l2/);
@@ -205,6 +226,16 @@ test('constraint objects as layer options serialize as tfjs and hold after each 
   const [kernel, bias] = model.getWeights();
   for (const n of tf.norm(kernel, 'euclidean', 0).dataSync()) assert.ok(n <= 0.5 + 1e-5, `column norm ${n}`);
   for (const b of bias.dataSync()) assert.ok(b >= 0, `bias ${b}`);
+  // The same for a weight a JS layer adds with a constraint.
+  class Shift extends tf.layers.Layer {
+    static get className() { return 'Shift'; }
+    build() { this.shift = this.addWeight('shift', [3], 'float32', tf.initializers.constant({ value: 0.1 }), null, true, tf.constraints.nonNeg()); }
+    call(inputs) { return tf.add(Array.isArray(inputs) ? inputs[0] : inputs, this.shift.read()); }
+  }
+  const shifted = tf.sequential({ layers: [new Shift({ inputShape: [3] })] });
+  shifted.compile({ optimizer: tf.train.sgd(0.5), loss: 'meanSquaredError' });
+  await shifted.fit(tf.zeros([4, 3]), tf.fill([4, 3], -1), { epochs: 2, verbose: 0 });
+  assert.deepEqual(Array.from(shifted.getWeights()[0].dataSync()), [0, 0, 0]);
 });
 
 test('bad constraint arguments are errors naming the constraint', () => {

@@ -4,6 +4,8 @@
 use crate::calljs::{self, JsFn};
 use crate::errors::guard;
 use crate::handle::{self, JsHandle};
+use ferrograd_core::layers::constraints::Constraint;
+use ferrograd_core::layers::regularizers::Regularizer;
 use ferrograd_core::layers::{self, CallContext, LayerRef, LayerWeight, Shape};
 use ferrograd_core::model::{ForeignLayer, Graph, Node, NodeLayer, TensorRef};
 use ferrograd_core::{Error, Tensor};
@@ -142,7 +144,8 @@ fn refs_of(o: &Object) -> Result<Vec<TensorRef>> {
 }
 
 /// Builds a graph from node specs: `{input: {name, shape}}`, `{layer, inputs: [[node, index]]}`
-/// or `{js: wrapper, name, weights: [variableHandles], inputs}`; `inputs`/`outputs` index nodes.
+/// or `{js: wrapper, name, weights: [variableHandles], regularizers?, constraints?, inputs}` (one
+/// regularizer and constraint per weight, or null); `inputs`/`outputs` index nodes.
 #[napi(js_name = "graphCreate")]
 pub fn graph_create(env: Env, nodes: Vec<Object>, inputs: Vec<u32>, outputs: Vec<Vec<u32>>) -> Result<External<GraphBox>> {
     let mut out = Vec::with_capacity(nodes.len());
@@ -158,11 +161,17 @@ pub fn graph_create(env: Env, nodes: Vec<Object>, inputs: Vec<u32>, outputs: Vec
         } else if let Some(f) = n.get::<Function>("js")? {
             let name: String = n.get("name")?.unwrap_or_default();
             let ws: Vec<Unknown> = n.get("weights")?.unwrap_or_default();
+            // Per weight, as addWeight was given them: null, a name or {className, config}.
+            let regs: Vec<Value> = n.get("regularizers")?.unwrap_or_default();
+            let cons: Vec<Value> = n.get("constraints")?.unwrap_or_default();
             let mut weights = Vec::with_capacity(ws.len());
-            for w in ws {
+            for (i, w) in ws.into_iter().enumerate() {
                 let h = unsafe { handle::H::from_napi_value(env.raw(), w.raw()) }?;
                 let var = guard(&name, || h.variable(&name))?;
-                weights.push(LayerWeight { var, regularizer: None, constraint: None });
+                let option = |list: &[Value]| list.get(i).filter(|v| !v.is_null()).cloned();
+                let regularizer = guard(&name, || option(&regs).map(|v| Regularizer::parse(&name, &v)).transpose())?;
+                let constraint = guard(&name, || option(&cons).map(|v| Constraint::parse(&name, &v)).transpose())?;
+                weights.push(LayerWeight { var, regularizer, constraint });
             }
             let shapes_spec = n.get::<Value>("shapes")?.unwrap_or(Value::Array(vec![]));
             let shapes = guard(&name, || shapes_of(&name, &shapes_spec))?;

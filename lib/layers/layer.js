@@ -139,6 +139,12 @@ function toNativeConfig(config) {
   return out;
 }
 
+/** The native form of a weight's regularizer or constraint (a name, {className, config}, or null). */
+function weightOption(v) {
+  if (v == null) return null;
+  return typeof v === 'object' && typeof v.getClassName === 'function' ? { className: v.getClassName(), config: v.getConfig() } : v;
+}
+
 /** Assigns `weights` to `ws` after checking them all, so a bad call changes nothing. */
 function assignWeights(owner, ws, weights) {
   if (!Array.isArray(weights) || weights.length !== ws.length) {
@@ -213,4 +219,4 @@ function maskHandles(mask, count) {
   return Array.from({ length: count }, (_, i) => (list[i] instanceof Tensor ? list[i].h : null));
 }
 
-module.exports = { Layer, NativeLayer, isSymbolic, toList, assignWeights };
+module.exports = { Layer, NativeLayer, isSymbolic, toList, assignWeights, weightOption };

@@ -5,7 +5,7 @@
 
 const native = require('../native');
 const { Tensor, wrap } = require('../tensor');
-const { Layer, NativeLayer, toList, assignWeights } = require('../layers/layer');
+const { Layer, NativeLayer, toList, assignWeights, weightOption } = require('../layers/layer');
 const { SymbolicTensor } = require('../layers/symbolic');
 const { uid } = require('../layers/naming');
 const { runScoped } = require('../engine');
@@ -150,7 +150,8 @@ class LayersModel extends Layer {
       } else if (layer instanceof NativeLayer) {
         specs.push({ layer: layer._n, inputs: refs });
       } else {
-        specs.push({ js: jsLayerWrapper(layer, node.inputs.length > 1), name: layer.name, weights: layer.weights.map((w) => w.h), shapes: node.outputs.map((o) => o.shape), inputs: refs });
+        specs.push({ js: jsLayerWrapper(layer, node.inputs.length > 1), name: layer.name, weights: layer.weights.map((w) => w.h), shapes: node.outputs.map((o) => o.shape), inputs: refs,
+          regularizers: layer.weights.map((w) => weightOption(w.regularizer)), constraints: layer.weights.map((w) => weightOption(w.constraint)) });
       }
     });
     const order = this.inputs.map((t) => index.get(t.node));
