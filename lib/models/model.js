@@ -8,7 +8,7 @@ const { Tensor, wrap } = require('../tensor');
 const { Layer, NativeLayer, toList, assignWeights, weightOption } = require('../layers/layer');
 const { SymbolicTensor } = require('../layers/symbolic');
 const { uid } = require('../layers/naming');
-const { runScoped } = require('../engine');
+const { runScoped, tidy } = require('../engine');
 const { convertToTensor } = require('../convert');
 
 class InputLayer extends Layer {
@@ -197,25 +197,26 @@ class LayersModel extends Layer {
 
   /** Calling a model like a layer: eagerly on tensors, or as a node on SymbolicTensors. */
   call(inputs, kwargs = {}) {
-    const xs = toList(inputs);
-    const env = new Map();
-    // Masks (Masking, Embedding maskZero) travel with the values, one per node, as in tfjs.
-    const masks = new Map();
-    this.inputs.forEach((t, i) => env.set(t, xs[i]));
-    for (const node of this._nodes) {
-      if (node.layer instanceof InputLayer) continue;
-      const ins = node.inputs.map((t) => env.get(t));
-      const inMasks = node.inputs.map((t) => masks.get(t) || null);
-      const one = ins.length === 1;
-      const kw = inMasks.some((m) => m != null) ? { ...kwargs, mask: one ? inMasks[0] : inMasks } : kwargs;
-      const out = toList(node.layer.call(one ? ins[0] : ins, kw));
-      const mask = node.layer.computeMask(one ? ins[0] : ins, one ? inMasks[0] : inMasks);
-      node.outputs.forEach((o, i) => { env.set(o, out[i]); masks.set(o, mask); });
-    }
-    const outs = this.outputs.map((t) => env.get(t));
-    const kept = new Set(outs);
-    for (const m of new Set(masks.values())) if (m != null && !kept.has(m)) m.dispose();
-    return outs.length === 1 ? outs[0] : outs;
+    // Intermediate values and masks are released on return, as tfjs's Container.call does.
+    return tidy(() => {
+      const xs = toList(inputs);
+      const env = new Map();
+      // Masks (Masking, Embedding maskZero) travel with the values, one per node, as in tfjs.
+      const masks = new Map();
+      this.inputs.forEach((t, i) => env.set(t, xs[i]));
+      for (const node of this._nodes) {
+        if (node.layer instanceof InputLayer) continue;
+        const ins = node.inputs.map((t) => env.get(t));
+        const inMasks = node.inputs.map((t) => masks.get(t) || null);
+        const one = ins.length === 1;
+        const kw = inMasks.some((m) => m != null) ? { ...kwargs, mask: one ? inMasks[0] : inMasks } : kwargs;
+        const out = toList(node.layer.call(one ? ins[0] : ins, kw));
+        const mask = node.layer.computeMask(one ? ins[0] : ins, one ? inMasks[0] : inMasks);
+        node.outputs.forEach((o, i) => { env.set(o, out[i]); masks.set(o, mask); });
+      }
+      const outs = this.outputs.map((t) => env.get(t));
+      return outs.length === 1 ? outs[0] : outs;
+    });
   }
   computeOutputShape() { return this.outputShape; }
 
