@@ -201,22 +201,27 @@ class NativeLayer extends Layer {
     const list = toList(inputs);
     const handles = list.map((t) => t.h);
     const outs = (kwargs.mask == null ? native.layerCall(this._n, handles, !!kwargs.training)
-      : native.layerCallMasked(this._n, handles, maskHandles(kwargs.mask, list.length), !!kwargs.training)).map(wrap);
+      : native.layerCallMasked(this._n, handles, maskHandles(this, kwargs.mask, list.length), !!kwargs.training)).map(wrap);
     this._fetchWeights();
     return outs.length === 1 ? outs[0] : outs;
   }
   getConfig() { return native.layerConfig(this._n); }
   computeMask(inputs, mask) {
     const list = toList(inputs);
-    const h = native.layerComputeMask(this._n, list.map((t) => t.h), maskHandles(mask, list.length));
+    const h = native.layerComputeMask(this._n, list.map((t) => t.h), maskHandles(this, mask, list.length));
     return h == null ? null : wrap(h);
   }
 }
 
 // `kwargs.mask` (a Tensor, or one per input) as handles, null where unmasked.
-function maskHandles(mask, count) {
+function maskHandles(layer, mask, count) {
   const list = Array.isArray(mask) ? mask : [mask];
-  return Array.from({ length: count }, (_, i) => (list[i] instanceof Tensor ? list[i].h : null));
+  return Array.from({ length: count }, (_, i) => {
+    const m = list[i];
+    if (m == null) return null;
+    if (!(m instanceof Tensor)) throw new Error(`${layer.name}: a mask must be a Tensor (or null), got ${typeof m} for input ${i}`);
+    return m.h;
+  });
 }
 
 module.exports = { Layer, NativeLayer, isSymbolic, toList, assignWeights, weightOption };
