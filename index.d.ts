@@ -1220,6 +1220,8 @@ export interface LayerArgs {
 
 export interface Kwargs {
   training?: boolean;
+  /** The inputs' masks (one per input for layers called on a list). */
+  mask?: Tensor | Array<Tensor | null> | null;
   [key: string]: unknown;
 }
 
@@ -1255,8 +1257,64 @@ export type InitializerIdentifier =
 export type ActivationIdentifier =
   | 'linear' | 'relu' | 'relu6' | 'elu' | 'selu' | 'sigmoid' | 'hardSigmoid' | 'tanh' | 'softmax' | 'softplus'
   | 'softsign' | 'swish' | 'mish' | 'gelu';
-export type RegularizerSpec = 'l1' | 'l2' | 'l1l2' | { className: string; config: ConfigDict };
-export type ConstraintSpec = 'maxNorm' | 'unitNorm' | 'nonNeg' | 'minMaxNorm' | { className: string; config: ConfigDict };
+export type RegularizerSpec = 'l1' | 'l2' | 'l1l2' | regularizers.Regularizer | { className: string; config: ConfigDict };
+export type ConstraintSpec = 'maxNorm' | 'unitNorm' | 'nonNeg' | 'minMaxNorm' | constraints.Constraint | { className: string; config: ConfigDict };
+
+/** Weight penalties for layer configs; `apply(x)` is the scalar penalty of a weight. */
+export declare namespace regularizers {
+  abstract class Regularizer {
+    getClassName(): string;
+    getConfig(): ConfigDict;
+    apply(x: Tensor): Scalar;
+  }
+  class L1L2 extends Regularizer {
+    static readonly className: 'L1L2';
+    readonly l1: number;
+    readonly l2: number;
+    getConfig(): { l1: number; l2: number };
+  }
+  function l1(config?: { l1?: number }): L1L2;
+  function l2(config?: { l2?: number }): L1L2;
+  function l1l2(config?: { l1?: number; l2?: number }): L1L2;
+}
+
+/** Projections applied to a weight after each training update; `apply(w)` is the projected value. */
+export declare namespace constraints {
+  abstract class Constraint {
+    getClassName(): string;
+    getConfig(): ConfigDict;
+    apply<T extends Tensor>(w: T): T;
+  }
+  function maxNorm(config?: { maxValue?: number; axis?: number | number[] }): Constraint;
+  function unitNorm(config?: { axis?: number | number[] }): Constraint;
+  function nonNeg(): Constraint;
+  function minMaxNorm(config?: { minValue?: number; maxValue?: number; rate?: number; axis?: number | number[] }): Constraint;
+}
+
+/** Metrics as functions of (yTrue, yPred): per-sample values over the last axis, except the scalars
+ * precision, recall and r2Score. */
+export declare namespace metrics {
+  type MetricFn = (yTrue: Tensor | TensorLike, yPred: Tensor | TensorLike) => Tensor;
+  const binaryAccuracy: MetricFn;
+  const categoricalAccuracy: MetricFn;
+  const sparseCategoricalAccuracy: MetricFn;
+  const precision: MetricFn;
+  const recall: MetricFn;
+  const binaryCrossentropy: MetricFn;
+  const categoricalCrossentropy: MetricFn;
+  const sparseCategoricalCrossentropy: MetricFn;
+  const cosineProximity: MetricFn;
+  const meanSquaredError: MetricFn;
+  const MSE: MetricFn;
+  const mse: MetricFn;
+  const meanAbsoluteError: MetricFn;
+  const MAE: MetricFn;
+  const mae: MetricFn;
+  const meanAbsolutePercentageError: MetricFn;
+  const MAPE: MetricFn;
+  const mape: MetricFn;
+  function r2Score(yTrue: Tensor | TensorLike, yPred: Tensor | TensorLike): Scalar;
+}
 
 export interface DenseLayerArgs extends LayerArgs {
   units: number;
@@ -1288,6 +1346,8 @@ export declare namespace layers {
     apply(inputs: SymbolicTensor | SymbolicTensor[], kwargs?: Kwargs): SymbolicTensor | SymbolicTensor[];
     build(inputShape: Shape | Shape[]): void;
     call(inputs: Tensor | Tensor[], kwargs?: Kwargs): Tensor | Tensor[];
+    /** The mask of the outputs (Masking, Embedding with maskZero, layers that pass one on), or null. */
+    computeMask(inputs: Tensor | Tensor[], mask?: Tensor | Array<Tensor | null> | null): Tensor | null;
     computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[];
     getConfig(): ConfigDict;
     addWeight(

@@ -23,6 +23,9 @@ const optimizers = require('./lib/optimizers');
 const { layers } = require('./lib/layers');
 const models = require('./lib/models/model');
 const { initializers } = require('./lib/layers/initializers');
+const { regularizers } = require('./lib/layers/regularizers');
+const { constraints } = require('./lib/layers/constraints');
+const { metrics } = require('./lib/metrics');
 const cbs = require('./lib/models/callbacks');
 layers.inputLayer = (config) => new models.InputLayer(config);
 const { losses, Reduction } = require('./lib/ops/losses');
@@ -57,6 +60,9 @@ const tf = {
   train: optimizers.train,
   layers,
   initializers,
+  regularizers,
+  constraints,
+  metrics,
   input: models.input,
   model: models.model,
   sequential: models.sequential,

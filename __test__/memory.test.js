@@ -77,3 +77,22 @@ test('forgotten tensors are freed by the garbage collector', { skip: typeof glob
   assert.equal(tf.memory().numTensors, before.numTensors);
   assert.equal(tf.memory().numBytes, before.numBytes);
 });
+
+test('calling a model eagerly leaves only its output (intermediates and masks are released)', () => {
+  const model = tf.sequential({ layers: [
+    tf.layers.masking({ inputShape: [3, 2] }),
+    tf.layers.lstm({ units: 2, returnSequences: true }),
+    tf.layers.dense({ units: 3 }),
+    tf.layers.lstm({ units: 2 }),
+  ] });
+  const x = tf.tensor3d([[[1, 2], [0, 0], [3, 1]], [[0, 0], [1, 1], [2, -1]]]);
+  model.apply(x).dispose();
+  const before = tf.memory().numTensors;
+  const y = model.apply(x, { training: true });
+  assert.equal(tf.memory().numTensors, before + 1);
+  assert.deepEqual(y.shape, [2, 2]);
+  y.dispose();
+  assert.equal(tf.memory().numTensors, before);
+  model.dispose();
+  x.dispose();
+});

@@ -79,6 +79,37 @@ pub fn layer_call(env: Env, l: &External<LayerBox>, inputs: Array, training: boo
     guard(&name, || Ok(l.0.call(&xs, &CallContext { training })?.into_iter().map(handle::wrap).collect()))
 }
 
+/// Masks given from JS: one per input, a Tensor or null.
+fn masks_of(env: &Env, arr: &Array, op: &str) -> Result<Vec<Option<Tensor>>> {
+    let mut out = Vec::with_capacity(arr.len() as usize);
+    for i in 0..arr.len() {
+        let v: Option<Unknown> = arr.get(i)?;
+        out.push(match v {
+            Some(v) if !matches!(v.get_type()?, ValueType::Null | ValueType::Undefined) => Some(handle::tensor_of(env, v, op, i)?),
+            _ => None,
+        });
+    }
+    Ok(out)
+}
+
+/// An eager call given the inputs' masks (`kwargs.mask`).
+#[napi(js_name = "layerCallMasked")]
+pub fn layer_call_masked(env: Env, l: &External<LayerBox>, inputs: Array, masks: Array, training: bool) -> Result<Vec<JsHandle>> {
+    let name = l.0.name().to_string();
+    let xs = handle::tensors_of(&env, &inputs, &name)?;
+    let ms = masks_of(&env, &masks, &name)?;
+    guard(&name, || Ok(l.0.call_masked(&xs, &ms, &CallContext { training })?.into_iter().map(handle::wrap).collect()))
+}
+
+/// The layer's output mask for these inputs and input masks (`computeMask`), or null.
+#[napi(js_name = "layerComputeMask")]
+pub fn layer_compute_mask(env: Env, l: &External<LayerBox>, inputs: Array, masks: Array) -> Result<Option<JsHandle>> {
+    let name = l.0.name().to_string();
+    let xs = handle::tensors_of(&env, &inputs, &name)?;
+    let ms = masks_of(&env, &masks, &name)?;
+    guard(&name, || Ok(ferrograd_core::engine::without_tapes(|| l.0.compute_mask(&xs, &ms))?.map(handle::wrap)))
+}
+
 /// The layer's weights as variable handles, in tfjs order (as created).
 #[napi(js_name = "layerWeights")]
 pub fn layer_weights(l: &External<LayerBox>) -> Vec<JsHandle> {
@@ -123,7 +154,8 @@ fn refs_of(o: &Object) -> Result<Vec<TensorRef>> {
 }
 
 /// Builds a graph from node specs: `{input: {name, shape}}`, `{layer, inputs: [[node, index]]}`
-/// or `{js: wrapper, name, weights: [variableHandles], inputs}`; `inputs`/`outputs` index nodes.
+/// or `{js: wrapper, name, weights: [variableHandles], regularizers?, constraints?, inputs}` (one
+/// regularizer and constraint per weight, or null); `inputs`/`outputs` index nodes.
 #[napi(js_name = "graphCreate")]
 pub fn graph_create(env: Env, nodes: Vec<Object>, inputs: Vec<u32>, outputs: Vec<Vec<u32>>) -> Result<External<GraphBox>> {
     let mut out = Vec::with_capacity(nodes.len());

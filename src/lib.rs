@@ -7,6 +7,7 @@ mod errors;
 mod exports_dataset;
 mod exports_engine;
 mod exports_layers;
+mod exports_metrics;
 mod exports_optim;
 mod exports_tensor;
 mod exports_train;

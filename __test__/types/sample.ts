@@ -348,8 +348,28 @@ async function datasets(): Promise<void> {
   model.dispose();
 }
 
+function metricsAndWeightOptions(): void {
+  const yTrue = tf.tensor2d([[0, 1], [1, 0]]);
+  const yPred = tf.tensor2d([[0.2, 0.8], [0.6, 0.4]]);
+  const acc: tf.Tensor = tf.metrics.categoricalAccuracy(yTrue, yPred);
+  const r2: tf.Scalar = tf.metrics.r2Score(yTrue, yPred);
+  const values = [tf.metrics.binaryAccuracy, tf.metrics.sparseCategoricalAccuracy, tf.metrics.precision, tf.metrics.recall,
+    tf.metrics.binaryCrossentropy, tf.metrics.categoricalCrossentropy, tf.metrics.sparseCategoricalCrossentropy,
+    tf.metrics.cosineProximity, tf.metrics.meanSquaredError, tf.metrics.MSE, tf.metrics.mse, tf.metrics.meanAbsoluteError,
+    tf.metrics.MAE, tf.metrics.mae, tf.metrics.meanAbsolutePercentageError, tf.metrics.MAPE, tf.metrics.mape].length;
+  const l2: tf.regularizers.L1L2 = tf.regularizers.l2({ l2: 1e-3 });
+  const penalty: tf.Scalar = tf.regularizers.l1l2({ l1: 0.1 }).apply(yPred);
+  const nonNeg: tf.constraints.Constraint = tf.constraints.nonNeg();
+  const projected: tf.Tensor2D = tf.constraints.maxNorm({ maxValue: 1, axis: -1 }).apply(yPred);
+  const dense = tf.layers.dense({ units: 2, kernelRegularizer: l2, biasRegularizer: tf.regularizers.l1(),
+    kernelConstraint: tf.constraints.unitNorm({ axis: 0 }), biasConstraint: tf.constraints.minMaxNorm({ maxValue: 2 }) });
+  const mask: tf.Tensor | null = dense.computeMask(yPred, null);
+  report.push(`${acc.shape} ${r2.rank} ${values} ${penalty.rank} ${nonNeg.getClassName()} ${projected.shape} ${dense.name} ${mask}`);
+}
+
 async function main(): Promise<string[]> {
   creation();
+  metricsAndWeightOptions();
   ops();
   nn();
   autodiff();

@@ -9,7 +9,7 @@ const { Layer, NativeLayer, Lambda } = require('./layer');
 const SPECIAL = {
   LSTM: 'lstm', GRU: 'gru', RNN: 'rnn', ELU: 'elu', PReLU: 'prelu', ReLU: 'reLU', LeakyReLU: 'leakyReLU',
   SimpleRNN: 'simpleRNN', SimpleRNNCell: 'simpleRNNCell', LSTMCell: 'lstmCell', GRUCell: 'gruCell',
-  ThresholdedReLU: 'thresholdedReLU',
+  ThresholdedReLU: 'thresholdedReLU', Cropping2D: 'cropping2D',
 };
 
 function factoryName(className) {

@@ -224,6 +224,8 @@ class Layer {
   build(inputShape) { void inputShape; this.built = true; }
   computeOutputShape(inputShape) { return inputShape; }
   call(inputs, kwargs) { void kwargs; return inputs; }
+  /** The mask of the outputs (tfjs `computeMask`); layers written in JS drop masks. */
+  computeMask(inputs, mask) { void inputs; void mask; return null; }
   getConfig() {
     const c = { name: this.name, trainable: this.trainable_ };
     // As tfjs: a layer given an input shape also gives the dtype of that input.
@@ -323,17 +325,26 @@ class Lambda extends Layer {
   }
 }
 
-// Objects in a config travel as their serialized form: layers (wrappers' `layer`, RNN `cell`)
-// and initializers as {className, config}.
+// Objects in a config travel as their serialized form: layers (wrappers' `layer`, RNN `cell`),
+// initializers, regularizers and constraints as {className, config}.
 function toNativeConfig(config) {
   const out = {};
   const { Initializer } = require('./initializers');
+  const { Regularizer } = require('./regularizers');
+  const { Constraint } = require('./constraints');
   for (const [k, v] of Object.entries(config)) {
     if (v instanceof Layer) out[k] = { className: v.getClassName(), config: v.getConfig() };
     else if (v instanceof Initializer) out[k] = { className: v.className, config: v.config };
+    else if (v instanceof Regularizer || v instanceof Constraint) out[k] = { className: v.getClassName(), config: v.getConfig() };
     else out[k] = v;
   }
   return out;
+}
+
+/** The native form of a weight's regularizer or constraint (a name, {className, config}, or null). */
+function weightOption(v) {
+  if (v == null) return null;
+  return typeof v === 'object' && typeof v.getClassName === 'function' ? { className: v.getClassName(), config: v.getConfig() } : v;
 }
 
 /** Assigns `weights` to `ws` after checking them all, so a bad call changes nothing. */
@@ -356,6 +367,10 @@ class NativeLayer extends Layer {
     const fromFile = config[Symbol.for('ferrograd.configFromFile')] === true;
     this._n = native.layerCreate(this.getClassName(), toNativeConfig({ ...config, name: this.name }), fromFile);
     this._weightsFetched = false;
+    // The native layer knows the class's own rules (Embedding's `inputDim` is a vocabulary size;
+    // its input shape comes from `inputLength`).
+    const batchInputShape = native.layerBatchInputShape(this._n);
+    if (batchInputShape != null) this.batchInputShape = batchInputShape;
   }
   _fetchWeights() {
     if (!this._weightsFetched) {
@@ -388,11 +403,29 @@ class NativeLayer extends Layer {
   }
   call(inputs, kwargs = {}) {
     const list = toList(inputs);
-    const outs = native.layerCall(this._n, list.map((t) => t.h), !!kwargs.training).map(wrap);
+    const handles = list.map((t) => t.h);
+    const outs = (kwargs.mask == null ? native.layerCall(this._n, handles, !!kwargs.training)
+      : native.layerCallMasked(this._n, handles, maskHandles(this, kwargs.mask, list.length), !!kwargs.training)).map(wrap);
     this._fetchWeights();
     return outs.length === 1 ? outs[0] : outs;
   }
   getConfig() { return native.layerConfig(this._n); }
+  computeMask(inputs, mask) {
+    const list = toList(inputs);
+    const h = native.layerComputeMask(this._n, list.map((t) => t.h), maskHandles(this, mask, list.length));
+    return h == null ? null : wrap(h);
+  }
 }
 
-module.exports = { Layer, NativeLayer, Lambda, isSymbolic, toList, assignWeights, withCollector, specOf, probeOutputShapes };
+// `kwargs.mask` (a Tensor, or one per input) as handles, null where unmasked.
+function maskHandles(layer, mask, count) {
+  const list = Array.isArray(mask) ? mask : [mask];
+  return Array.from({ length: count }, (_, i) => {
+    const m = list[i];
+    if (m == null) return null;
+    if (!(m instanceof Tensor)) throw new Error(`${layer.name}: a mask must be a Tensor (or null), got ${typeof m} for input ${i}`);
+    return m.h;
+  });
+}
+
+module.exports = { Layer, NativeLayer, Lambda, isSymbolic, toList, assignWeights, withCollector, specOf, probeOutputShapes, weightOption };

@@ -8,7 +8,7 @@ const { Tensor, wrap } = require('../tensor');
 const { Layer, NativeLayer, toList, assignWeights, withCollector, specOf, probeOutputShapes } = require('../layers/layer');
 const { SymbolicTensor } = require('../layers/symbolic');
 const { uid } = require('../layers/naming');
-const { runScoped } = require('../engine');
+const { runScoped, tidy } = require('../engine');
 const { convertToTensor } = require('../convert');
 
 class InputLayer extends Layer {
@@ -162,6 +162,12 @@ class LayersModel extends Layer {
   get outputShape() { return this.outputs.length === 1 ? this.outputs[0].shape : this.outputs.map((o) => o.shape); }
   get inputShape() { return this.inputs.length === 1 ? this.inputs[0].shape : this.inputs.map((o) => o.shape); }
 
+  // tfjs lists a model's trainable weights first (setWeights and model files use this order).
+  get weights() {
+    const all = super.weights;
+    const t = new Set(this.trainableWeights);
+    return [...all.filter((w) => t.has(w)), ...all.filter((w) => !t.has(w))];
+  }
   // tfjs orders model weights trainable first.
   getWeights() { return [...this.trainableWeights, ...this.nonTrainableWeights].map((w) => w.clone()); }
   setWeights(weights) { assignWeights(this.name, [...this.trainableWeights, ...this.nonTrainableWeights], weights); }
@@ -249,17 +255,26 @@ class LayersModel extends Layer {
 
   /** Calling a model like a layer: eagerly on tensors, or as a node on SymbolicTensors. */
   call(inputs, kwargs = {}) {
-    const xs = toList(inputs);
-    const env = new Map();
-    this.inputs.forEach((t, i) => env.set(t, xs[i]));
-    for (const node of this._nodes) {
-      if (node.layer instanceof InputLayer) continue;
-      const ins = node.inputs.map((t) => env.get(t));
-      const out = toList(node.layer.call(ins.length === 1 ? ins[0] : ins, kwargs));
-      node.outputs.forEach((o, i) => env.set(o, out[i]));
-    }
-    const outs = this.outputs.map((t) => env.get(t));
-    return outs.length === 1 ? outs[0] : outs;
+    // Intermediate values and masks are released on return, as tfjs's Container.call does.
+    return tidy(() => {
+      const xs = toList(inputs);
+      const env = new Map();
+      // Masks (Masking, Embedding maskZero) travel with the values, one per node, as in tfjs.
+      const masks = new Map();
+      this.inputs.forEach((t, i) => env.set(t, xs[i]));
+      for (const node of this._nodes) {
+        if (node.layer instanceof InputLayer) continue;
+        const ins = node.inputs.map((t) => env.get(t));
+        const inMasks = node.inputs.map((t) => masks.get(t) || null);
+        const one = ins.length === 1;
+        const kw = inMasks.some((m) => m != null) ? { ...kwargs, mask: one ? inMasks[0] : inMasks } : kwargs;
+        const out = toList(node.layer.call(one ? ins[0] : ins, kw));
+        const mask = node.layer.computeMask(one ? ins[0] : ins, one ? inMasks[0] : inMasks);
+        node.outputs.forEach((o, i) => { env.set(o, out[i]); masks.set(o, mask); });
+      }
+      const outs = this.outputs.map((t) => env.get(t));
+      return outs.length === 1 ? outs[0] : outs;
+    });
   }
   computeOutputShape(inputShape) {
     if (!this._nodes && this._isSubclassed()) {

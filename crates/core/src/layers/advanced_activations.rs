@@ -45,6 +45,10 @@ impl Layer for ReLU {
     fn compute_output_shape(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>> {
         same_shape(&self.base.name, input_shapes)
     }
+    /// Passes the mask on (tfjs `supportsMasking`).
+    fn compute_mask(&self, _: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        Ok(super::first_mask(masks))
+    }
     fn call(&self, inputs: &[Tensor], _ctx: &CallContext) -> Result<Vec<Tensor>> {
         let y = ops::relu(one_input(&self.base.name, inputs)?)?;
         Ok(vec![match self.max_value {
@@ -148,6 +152,10 @@ impl Layer for PReLU {
     }
     fn compute_output_shape(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>> {
         same_shape(&self.base.name, input_shapes)
+    }
+    /// Passes the mask on (tfjs `supportsMasking`).
+    fn compute_mask(&self, _: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        Ok(super::first_mask(masks))
     }
     fn call(&self, inputs: &[Tensor], _ctx: &CallContext) -> Result<Vec<Tensor>> {
         let x = one_input(&self.base.name, inputs)?;

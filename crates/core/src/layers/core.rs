@@ -212,6 +212,10 @@ impl Layer for Activation {
     fn compute_output_shape(&self, s: &[Shape]) -> Result<Vec<Shape>> {
         Ok(vec![single_shape(&self.base.name, s)?.clone()])
     }
+    /// Passes the mask on (tfjs `supportsMasking`).
+    fn compute_mask(&self, _: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        Ok(super::first_mask(masks))
+    }
     fn call(&self, inputs: &[Tensor], _: &CallContext) -> Result<Vec<Tensor>> {
         super::expect_inputs(&self.base.name, inputs.len(), 1)?;
         Ok(vec![self.activation.apply(&inputs[0])?])
@@ -309,6 +313,10 @@ impl Layer for Dropout {
     }
     fn compute_output_shape(&self, s: &[Shape]) -> Result<Vec<Shape>> {
         Ok(vec![single_shape(&self.base.name, s)?.clone()])
+    }
+    /// Passes the mask on (tfjs `supportsMasking`).
+    fn compute_mask(&self, _: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        Ok(super::first_mask(masks))
     }
     fn call(&self, inputs: &[Tensor], ctx: &CallContext) -> Result<Vec<Tensor>> {
         super::expect_inputs(&self.base.name, inputs.len(), 1)?;

@@ -17,7 +17,8 @@ use serde_json::{Map, Value};
 /// fixes the input's non-batch dimensions; without an input shape in the config the batch input
 /// shape is `[batchSize, …inputLength]`, or `[batchSize, null]`.
 ///
-/// `maskZero` is kept in the config; this core does not propagate masks.
+/// With `maskZero`, index 0 is padding: the output's mask (`[batch, …]`, true where the index
+/// is not 0) makes the recurrent layers downstream skip those steps.
 pub struct Embedding {
     base: BaseConfig,
     input_dim: usize,
@@ -134,6 +135,13 @@ impl Layer for Embedding {
         let mut shape = x.shape().to_vec();
         shape.push(self.output_dim);
         Ok(vec![ops::reshape(&rows, &shape)?])
+    }
+    fn compute_mask(&self, inputs: &[Tensor], _: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        if self.mask_zero != Some(true) {
+            return Ok(None);
+        }
+        let x = one_input(&self.base.name, inputs)?;
+        Ok(Some(ops::binary("NotEqual", &ops::cast(x, DType::Int32)?, &Tensor::i32(vec![], vec![0]))?))
     }
     fn weights(&self) -> Vec<LayerWeight> {
         self.weights.all()

@@ -161,6 +161,18 @@ impl Layer for Merge {
         }
         Ok(vec![out])
     }
+    /// Masked where any masked input is (Keras; tfjs 4.22 leaves the last input's mask out).
+    fn compute_mask(&self, _: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        let mut out: Option<Tensor> = None;
+        for m in masks.iter().flatten() {
+            let m = ops::cast(m, DType::Bool)?;
+            out = Some(match out {
+                Some(o) => ops::binary("LogicalAnd", &o, &m)?,
+                None => m,
+            });
+        }
+        Ok(out)
+    }
 }
 
 /// `Concatenate`: joins two or more inputs along `axis` (default -1). The inputs must have the
@@ -224,6 +236,29 @@ impl Layer for Concatenate {
             inputs.iter().map(|x| ops::cast(x, DType::Float32)).collect::<Result<Vec<_>>>()?
         };
         Ok(vec![ops::concat(&xs, self.axis)?])
+    }
+    /// The inputs' masks (all-true for an unmasked input, broadcast over its last axis)
+    /// concatenated along `axis`, then true where all of the last axis is.
+    fn compute_mask(&self, inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        if masks.iter().all(Option::is_none) {
+            return Ok(None);
+        }
+        let full = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, x)| match masks.get(i).cloned().flatten() {
+                None => Ok(Tensor::bool(x.shape().to_vec(), vec![1; x.size()])),
+                Some(m) if m.rank() < x.rank() => {
+                    let mut s = m.shape().to_vec();
+                    s.push(1);
+                    ops::reshape(&ops::cast(&m, DType::Bool)?, &s)
+                }
+                Some(m) => ops::cast(&m, DType::Bool),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let joined = ops::concat(&full, self.axis)?;
+        let last = joined.rank() as i64 - 1;
+        Ok(Some(crate::engine::run1("All", &[joined], &crate::attrs::Attrs::new().with("axis", vec![last]).with("keepDims", false))?))
     }
 }
 

@@ -74,6 +74,20 @@ pub trait Layer: Send + Sync {
     fn build(&self, input_shapes: &[Shape]) -> Result<()>;
     fn compute_output_shape(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>>;
     fn call(&self, inputs: &[Tensor], ctx: &CallContext) -> Result<Vec<Tensor>>;
+    /// `call` given a mask per input (`None`: unmasked; tfjs's `kwargs.mask`). Recurrent layers
+    /// hold their state over masked time steps; other layers ignore masks (the default).
+    fn call_masked(&self, inputs: &[Tensor], masks: &[Option<Tensor>], ctx: &CallContext) -> Result<Vec<Tensor>> {
+        let _ = masks;
+        self.call(inputs, ctx)
+    }
+    /// The mask of the outputs, one for all of them (tfjs `computeMask` as its model executor
+    /// uses it): `Masking` and `Embedding({maskZero: true})` make one, the layers tfjs marks as
+    /// supporting masks pass theirs on, and every other layer drops it (the default). Masks are
+    /// bool `[batch, time]`; they are constants, computed with no tape recording.
+    fn compute_mask(&self, inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        let _ = (inputs, masks);
+        Ok(None)
+    }
     /// All weights, in tfjs order (as created).
     fn weights(&self) -> Vec<LayerWeight> {
         Vec::new()
@@ -85,6 +99,11 @@ pub trait Layer: Send + Sync {
 }
 
 pub type LayerRef = Arc<dyn Layer>;
+
+/// The mask of the first input: what a layer that keeps the time axis passes on.
+pub fn first_mask(masks: &[Option<Tensor>]) -> Option<Tensor> {
+    masks.first().cloned().flatten()
+}
 
 /// The fields every layer config may carry (tfjs `LayerArgs`).
 #[derive(Debug, Clone)]

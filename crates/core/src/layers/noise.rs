@@ -48,6 +48,10 @@ impl Layer for GaussianNoise {
     fn compute_output_shape(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>> {
         Ok(vec![single_shape(&self.base.name, input_shapes)?.clone()])
     }
+    /// Passes the mask on (tfjs `supportsMasking`).
+    fn compute_mask(&self, _: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        Ok(super::first_mask(masks))
+    }
     fn call(&self, inputs: &[Tensor], ctx: &CallContext) -> Result<Vec<Tensor>> {
         let x = one_input(&self.base.name, inputs)?;
         if !ctx.training {
@@ -84,6 +88,10 @@ impl Layer for GaussianDropout {
     }
     fn compute_output_shape(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>> {
         Ok(vec![single_shape(&self.base.name, input_shapes)?.clone()])
+    }
+    /// Passes the mask on (tfjs `supportsMasking`).
+    fn compute_mask(&self, _: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        Ok(super::first_mask(masks))
     }
     fn call(&self, inputs: &[Tensor], ctx: &CallContext) -> Result<Vec<Tensor>> {
         let x = one_input(&self.base.name, inputs)?;
@@ -126,6 +134,10 @@ impl Layer for AlphaDropout {
     }
     fn compute_output_shape(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>> {
         Ok(vec![single_shape(&self.base.name, input_shapes)?.clone()])
+    }
+    /// Passes the mask on (tfjs `supportsMasking`).
+    fn compute_mask(&self, _: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        Ok(super::first_mask(masks))
     }
     fn call(&self, inputs: &[Tensor], ctx: &CallContext) -> Result<Vec<Tensor>> {
         let x = one_input(&self.base.name, inputs)?;

@@ -159,6 +159,10 @@ impl Layer for BatchNormalization {
         norm_axis(&self.base.name, self.axis, s.len())?;
         Ok(vec![s.clone()])
     }
+    /// Passes the mask on (tfjs `supportsMasking`).
+    fn compute_mask(&self, _: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        Ok(super::first_mask(masks))
+    }
     fn call(&self, inputs: &[Tensor], ctx: &CallContext) -> Result<Vec<Tensor>> {
         let x = one_input(&self.base.name, inputs)?;
         self.build(&[shape_of(x)])?;

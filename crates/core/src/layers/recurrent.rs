@@ -167,6 +167,23 @@ fn dropout_mask(shape: &[usize], rate: f64) -> Result<Tensor> {
     Ok(Tensor::f32(shape.to_vec(), v))
 }
 
+/// A `[batch, time]` mask (bool or numeric; `[batch, time, 1]` also) as per-step factors
+/// `(m, 1 − m)`, each `[batch, 1]` float32.
+fn time_step_masks(layer: &str, mask: &Tensor, batch: usize, time: usize) -> Result<Vec<(Tensor, Tensor)>> {
+    let shape = mask.shape();
+    if !(shape == [batch, time] || shape == [batch, time, 1]) {
+        return Err(Error::shape(layer, format!("a mask of shape [{batch},{time}] (the input's batch and time steps)"), tensor::fmt_shape(shape)));
+    }
+    let m: Vec<f32> = mask.to_f32_vec().into_iter().map(|v| if v != 0.0 { 1.0 } else { 0.0 }).collect();
+    Ok((0..time)
+        .map(|ti| {
+            let keep: Vec<f32> = (0..batch).map(|bi| m[bi * time + ti]).collect();
+            let hold = keep.iter().map(|k| 1.0 - k).collect();
+            (Tensor::f32(vec![batch, 1], keep), Tensor::f32(vec![batch, 1], hold))
+        })
+        .collect())
+}
+
 fn active_rate(rate: f64) -> bool {
     rate > 0.0 && rate < 1.0
 }
@@ -788,7 +805,16 @@ impl Rnn {
     /// empty). Returns the output (per step `[batch, time, units]` with `returnSequences`, else
     /// the last `[batch, units]`) and the final states. With `chronological`, per-step outputs
     /// of a backwards pass are put back into input time order (what `Bidirectional` needs).
-    pub fn run_sequence(&self, x: &Tensor, initial: &[Tensor], ctx: &CallContext, chronological: bool) -> Result<(Tensor, Vec<Tensor>)> {
+    /// Where `mask [batch, time]` is false, a step keeps the previous states, and its output is
+    /// the previous output (tfjs's `rnn`).
+    pub fn run_sequence(
+        &self,
+        x: &Tensor,
+        initial: &[Tensor],
+        mask: Option<&Tensor>,
+        ctx: &CallContext,
+        chronological: bool,
+    ) -> Result<(Tensor, Vec<Tensor>)> {
         let name = &self.base.name;
         if x.rank() != 3 {
             return Err(Error::shape(name, format!("{} input of rank 3 ([batch, time, inputDim])", self.class), tensor::fmt_shape(x.shape())));
@@ -817,10 +843,22 @@ impl Rnn {
         } else {
             unstack(&ops::reshape(&proj, &[g, t, b, u])?, 1)?
         };
+        let step_masks = match mask {
+            Some(m) => Some(time_step_masks(name, m, b, t)?),
+            None => None,
+        };
         let order: Vec<usize> = if self.go_backwards { (0..t).rev().collect() } else { (0..t).collect() };
         let mut outputs = Vec::new();
         for ti in order {
-            states = cell.step(&p, &steps[ti], &states)?;
+            let new = cell.step(&p, &steps[ti], &states)?;
+            states = match &step_masks {
+                // new·m + previous·(1 − m), exact for m ∈ {0, 1}
+                Some(ms) => {
+                    let (keep, hold) = &ms[ti];
+                    new.iter().zip(&states).map(|(n, s)| ops::add(&ops::mul(n, keep)?, &ops::mul(s, hold)?)).collect::<Result<Vec<_>>>()?
+                }
+                None => new,
+            };
             if self.return_sequences {
                 outputs.push(states[0].clone());
             }
@@ -880,13 +918,21 @@ impl Layer for Rnn {
         Ok(out)
     }
     fn call(&self, inputs: &[Tensor], ctx: &CallContext) -> Result<Vec<Tensor>> {
+        self.call_masked(inputs, &[], ctx)
+    }
+    fn call_masked(&self, inputs: &[Tensor], masks: &[Option<Tensor>], ctx: &CallContext) -> Result<Vec<Tensor>> {
         let x = inputs.first().ok_or_else(|| Error::arg(&self.base.name, "expected an input"))?;
-        let (output, states) = self.run_sequence(x, &inputs[1..], ctx, false)?;
+        let mask = super::first_mask(masks);
+        let (output, states) = self.run_sequence(x, &inputs[1..], mask.as_ref(), ctx, false)?;
         let mut out = vec![output];
         if self.return_state {
             out.extend(states);
         }
         Ok(out)
+    }
+    /// The input's mask goes on with the per-step outputs.
+    fn compute_mask(&self, _: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        Ok(if self.return_sequences { super::first_mask(masks) } else { None })
     }
     fn weights(&self) -> Vec<LayerWeight> {
         self.cell.weights()

@@ -380,8 +380,9 @@ impl Layer for UpSampling2D {
 }
 
 /// `Masking`: zeroes every timestep whose features (the last axis) all equal `maskValue`
-/// (default 0). Input `[batch, …, features]` → the same shape. The mask itself is not passed on
-/// to later layers: this core has no mask propagation.
+/// (default 0). Input `[batch, …, features]` → the same shape. Its mask (`[batch, …]`, true
+/// where a feature differs from `maskValue`) makes the recurrent layers downstream skip those
+/// steps.
 pub struct Masking {
     base: BaseConfig,
     mask_value: f64,
@@ -419,5 +420,13 @@ impl Layer for Masking {
             ops::cast(&any, x.dtype())
         })?;
         Ok(vec![ops::mul(x, &keep)?])
+    }
+    fn compute_mask(&self, inputs: &[Tensor], _: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        let x = one_input(&self.base.name, inputs)?;
+        if x.rank() == 0 {
+            return Err(Error::arg(&self.base.name, "Masking needs an input of rank >= 1"));
+        }
+        let differs = ops::binary("NotEqual", x, &Tensor::scalar(self.mask_value as f32))?;
+        Ok(Some(run1("Any", &[differs], &Attrs::new().with("axis", vec![x.rank() as i64 - 1]).with("keepDims", false))?))
     }
 }

@@ -959,3 +959,19 @@ fn cnn_trains_with_fused_kernels() {
     }
     assert!(losses[39] < 0.8 * losses[0], "loss did not fall: {losses:?}");
 }
+
+#[test]
+fn constraint_axes_count_from_the_end_and_read_back_as_given() {
+    use super::constraints::Constraint;
+    let c = Constraint::parse("t", &json!({"className": "MaxNorm", "config": {"maxValue": 1, "axis": -1}})).unwrap();
+    assert_eq!(c.to_value()["config"]["axis"], json!(-1));
+    // w = [[3, 4], [0, 0.5]]: row norms 5 and 0.5; only the first row exceeds 1 and is scaled.
+    let w = t(&[2, 2], &[3.0, 4.0, 0.0, 0.5]);
+    assert_close(&c.apply(&w).unwrap().to_f32_vec(), &[0.6, 0.8, 0.0, 0.5], 1e-5);
+    assert_eq!(Constraint::parse("t", &json!("maxNorm")).unwrap().to_value()["config"]["axis"], json!(0));
+    let listed = Constraint::parse("t", &json!({"className": "UnitNorm", "config": {"axis": [0, 1]}})).unwrap();
+    assert_eq!(listed.to_value()["config"]["axis"], json!([0, 1]));
+    assert!(Constraint::parse("t", &json!({"className": "UnitNorm", "config": {"axis": "x"}})).is_err());
+    let far = Constraint::parse("t", &json!({"className": "UnitNorm", "config": {"axis": 2}})).unwrap();
+    assert!(far.apply(&w).unwrap_err().to_string().contains("out of range"));
+}

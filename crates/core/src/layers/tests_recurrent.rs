@@ -811,3 +811,68 @@ fn lstm_training_step_speed() {
     }
     println!("LSTM(64) [64,32,16] forward+backward: {:.2} ms/step", t0.elapsed().as_secs_f64() * 1e3 / n as f64);
 }
+
+#[test]
+fn masked_steps_keep_the_state() {
+    // Masking(0) → SimpleRNN(2 units, linear, all-ones kernels, no bias): h ← Σx + Σh per step.
+    // Row 0: x = [1,2], [0,0] (masked), [3,1]: h = [3,3], kept [3,3], 4 + 6 = [10,10].
+    // Row 1: [0,0] (masked, h stays 0), [1,1]: h = [2,2], [2,-1]: 1 + 4 = [5,5].
+    let x = t(&[2, 3, 2], &[1.0, 2.0, 0.0, 0.0, 3.0, 1.0, 0.0, 0.0, 1.0, 1.0, 2.0, -1.0]);
+    let masking = make("Masking", json!({"name": "m"}));
+    let mask = masking.compute_mask(std::slice::from_ref(&x), &[]).unwrap().expect("a mask");
+    assert_eq!(mask.shape(), &[2, 3]);
+    assert_eq!(mask.to_f32_vec(), vec![1.0, 0.0, 1.0, 0.0, 1.0, 1.0]);
+    let ones = json!({"className": "Ones", "config": {}});
+    let rnn = |seq: bool| {
+        make("SimpleRNN", json!({"name": "r", "units": 2, "activation": "linear", "useBias": false,
+            "kernelInitializer": ones, "recurrentInitializer": ones, "returnSequences": seq}))
+    };
+    let masks = [Some(mask.clone())];
+    let last = rnn(false);
+    assert_close(&last.call_masked(std::slice::from_ref(&x), &masks, &INFER).unwrap()[0].to_f32_vec(), &[10.0, 10.0, 5.0, 5.0], 1e-6);
+    assert!(last.compute_mask(std::slice::from_ref(&x), &masks).unwrap().is_none());
+    let seq = rnn(true);
+    let y = seq.call_masked(std::slice::from_ref(&x), &masks, &INFER).unwrap();
+    assert_close(&y[0].to_f32_vec(), &[3.0, 3.0, 3.0, 3.0, 10.0, 10.0, 0.0, 0.0, 2.0, 2.0, 5.0, 5.0], 1e-6);
+    assert_eq!(seq.compute_mask(std::slice::from_ref(&x), &masks).unwrap().map(|m| m.to_f32_vec()), Some(mask.to_f32_vec()));
+    // Unmasked, the zero step counts: row 0 goes [3,3], [6,6], [16,16].
+    assert_close(&last.call(std::slice::from_ref(&x), &INFER).unwrap()[0].to_f32_vec(), &[16.0, 16.0, 5.0, 5.0], 1e-6);
+    // A mask of the wrong shape is an error naming the layer.
+    let err = last.call_masked(std::slice::from_ref(&x), &[Some(t(&[2, 2], &[1.0; 4]))], &INFER).unwrap_err().to_string();
+    assert!(err.contains("r") && err.contains("[2,3]"), "{err}");
+}
+
+#[test]
+fn masks_through_bidirectional_embedding_and_merges() {
+    let ones = json!({"className": "Ones", "config": {}});
+    // Embedding with maskZero: index 0 is masked.
+    let emb = make("Embedding", json!({"name": "e", "inputDim": 3, "outputDim": 1, "maskZero": true, "embeddingsInitializer": ones}));
+    let ids = Tensor::i32(vec![2, 3], vec![1, 0, 2, 0, 0, 1]);
+    let mask = emb.compute_mask(std::slice::from_ref(&ids), &[]).unwrap().expect("a mask");
+    assert_eq!(mask.to_f32_vec(), vec![1.0, 0.0, 1.0, 0.0, 0.0, 1.0]);
+    let plain = make("Embedding", json!({"name": "e2", "inputDim": 3, "outputDim": 1}));
+    assert!(plain.compute_mask(std::slice::from_ref(&ids), &[]).unwrap().is_none());
+    // Bidirectional SimpleRNN (linear, ones, 1 unit, no bias; h ← x + h) over x = ones [2, 3, 1]:
+    // both directions count the unmasked steps: row 0 → 2, row 1 → 1; 'sum' merges them.
+    let x = t(&[2, 3, 1], &[1.0; 6]);
+    let bi = make("Bidirectional", json!({"name": "b", "mergeMode": "sum", "layer": {"className": "SimpleRNN", "config": {
+        "name": "r", "units": 1, "activation": "linear", "useBias": false, "kernelInitializer": ones, "recurrentInitializer": ones}}}));
+    let y = bi.call_masked(std::slice::from_ref(&x), &[Some(mask.clone())], &INFER).unwrap();
+    assert_close(&y[0].to_f32_vec(), &[4.0, 2.0], 1e-6);
+    assert_close(&bi.call(std::slice::from_ref(&x), &INFER).unwrap()[0].to_f32_vec(), &[6.0, 6.0], 1e-6);
+    // Merges: masked where any input is; Concatenate along the features ANDs as well.
+    let other = Tensor::bool(vec![2, 3], vec![1, 1, 0, 1, 1, 1]);
+    for class in ["Add", "Concatenate"] {
+        let m = make(class, json!({"name": class.to_lowercase()}));
+        let got = m.compute_mask(&[x.clone(), x.clone()], &[Some(mask.clone()), Some(other.clone())]).unwrap().expect("a mask");
+        assert_eq!(got.to_f32_vec(), vec![1.0, 0.0, 0.0, 0.0, 0.0, 1.0], "{class}");
+        let one = m.compute_mask(&[x.clone(), x.clone()], &[None, Some(other.clone())]).unwrap().expect("a mask");
+        assert_eq!(one.to_f32_vec(), other.to_f32_vec(), "{class}");
+        assert!(m.compute_mask(&[x.clone(), x.clone()], &[None, None]).unwrap().is_none(), "{class}");
+    }
+    // Dense drops the mask (as in tfjs); Dropout passes it on.
+    let dense = make("Dense", json!({"name": "d", "units": 1}));
+    assert!(dense.compute_mask(std::slice::from_ref(&x), &[Some(mask.clone())]).unwrap().is_none());
+    let drop = make("Dropout", json!({"name": "dr", "rate": 0.5}));
+    assert!(drop.compute_mask(std::slice::from_ref(&x), &[Some(mask.clone())]).unwrap().is_some());
+}

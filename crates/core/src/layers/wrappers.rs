@@ -158,7 +158,12 @@ impl Layer for Bidirectional {
         Ok(out)
     }
     fn call(&self, inputs: &[Tensor], ctx: &CallContext) -> Result<Vec<Tensor>> {
+        self.call_masked(inputs, &[], ctx)
+    }
+    /// Both directions skip the masked steps.
+    fn call_masked(&self, inputs: &[Tensor], masks: &[Option<Tensor>], ctx: &CallContext) -> Result<Vec<Tensor>> {
         let x = inputs.first().ok_or_else(|| Error::arg(&self.base.name, "expected an input"))?;
+        let mask = super::first_mask(masks);
         let init = &inputs[1..];
         if !init.len().is_multiple_of(2) {
             return Err(Error::arg(
@@ -167,14 +172,17 @@ impl Layer for Bidirectional {
             ));
         }
         let (fi, bi) = init.split_at(init.len() / 2);
-        let (y, fs) = self.forward.run_sequence(x, fi, ctx, true)?;
-        let (y_rev, bs) = self.backward.run_sequence(x, bi, ctx, true)?;
+        let (y, fs) = self.forward.run_sequence(x, fi, mask.as_ref(), ctx, true)?;
+        let (y_rev, bs) = self.backward.run_sequence(x, bi, mask.as_ref(), ctx, true)?;
         let mut out = self.merge(y, y_rev)?;
         if self.layer.return_state() {
             out.extend(fs);
             out.extend(bs);
         }
         Ok(out)
+    }
+    fn compute_mask(&self, _: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        Ok(if self.layer.return_sequences() { super::first_mask(masks) } else { None })
     }
     fn weights(&self) -> Vec<LayerWeight> {
         let mut w = self.forward.weights();
@@ -256,6 +264,10 @@ impl Layer for TimeDistributed {
         let mut out = vec![c.first().copied().flatten(), s[1]];
         out.extend_from_slice(c.get(1..).unwrap_or(&[]));
         Ok(vec![out])
+    }
+    /// Passes the mask on (tfjs `supportsMasking`).
+    fn compute_mask(&self, _: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        Ok(super::first_mask(masks))
     }
     fn call(&self, inputs: &[Tensor], ctx: &CallContext) -> Result<Vec<Tensor>> {
         super::expect_inputs(&self.base.name, inputs.len(), 1)?;

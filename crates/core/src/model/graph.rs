@@ -84,6 +84,8 @@ impl Graph {
             return Err(Error::arg("model", format!("expected {} input tensor(s), got {}", self.inputs.len(), xs.len())));
         }
         let mut values: Vec<Option<Vec<Tensor>>> = vec![None; self.nodes.len()];
+        // One mask per node for all its outputs (tfjs's executor); built-in layers only.
+        let mut masks: Vec<Option<Tensor>> = vec![None; self.nodes.len()];
         for (k, &i) in self.inputs.iter().enumerate() {
             if let NodeLayer::Input { name, shape } = &self.nodes[i].layer {
                 check_shape(name, shape, &xs[k])?;
@@ -113,7 +115,11 @@ impl Graph {
                 .collect::<Result<Vec<_>>>()?;
             let out = match &node.layer {
                 NodeLayer::Input { name, .. } => return Err(Error::arg("model", format!("input '{name}' was not fed"))),
-                NodeLayer::Native(l) => l.call(&ins, ctx)?,
+                NodeLayer::Native(l) => {
+                    let in_masks: Vec<Option<Tensor>> = node.inputs.iter().map(|r| masks[r.node].clone()).collect();
+                    masks[i] = crate::engine::without_tapes(|| l.compute_mask(&ins, &in_masks))?;
+                    l.call_masked(&ins, &in_masks, ctx)?
+                }
                 NodeLayer::Foreign(l) => l.call(&ins, ctx)?,
             };
             values[i] = Some(out);
@@ -121,6 +127,7 @@ impl Graph {
                 remaining[r.node] -= 1;
                 if remaining[r.node] == 0 {
                     values[r.node] = None;
+                    masks[r.node] = None;
                 }
             }
         }

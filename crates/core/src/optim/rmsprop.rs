@@ -8,8 +8,10 @@ use serde_json::{json, Value};
 /// starting at 0:
 /// `ms ← ms·decay + g²·(1 − decay)`;
 /// plain:    `mom ← mom·momentum + g·lr / √(ms + ε)`;
-/// centered: `mg ← mg·decay + g·(1 − decay)`, `mom ← mom·momentum + g·lr / √(ms − (mg² + ε))`
-///           (tfjs subtracts ε inside the root here, and so do we);
+/// centered: `mg ← mg·decay + g·(1 − decay)`, `mom ← mom·momentum + g·lr / √(ms − mg² + ε)`
+///           (as TensorFlow's `ApplyCenteredRMSProp`; tfjs 4.22 computes √(ms − (mg² + ε)),
+///           which is NaN wherever a gradient is zero, e.g. for a dead ReLU unit, and turns
+///           every weight it touches into NaN);
 /// then `x ← x − mom`.
 #[derive(Debug, Clone)]
 pub(super) struct RmsProp {
@@ -77,7 +79,7 @@ impl Rule for RmsProp {
             fused::<3>(x, g, state, |x, g, [ms, mom, mg]| {
                 *ms = *ms * decay + g * g * one_minus_decay;
                 *mg = *mg * decay + g * one_minus_decay;
-                *mom = *mom * momentum + g * lr / (*ms - (*mg * *mg + eps)).sqrt();
+                *mom = *mom * momentum + g * lr / (*ms - *mg * *mg + eps).sqrt();
                 x - *mom
             })
         } else {

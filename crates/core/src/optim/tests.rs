@@ -84,8 +84,22 @@ fn rmsprop_steps() {
 }
 
 #[test]
+fn rmsprop_centered_zero_gradient_stays_finite() {
+    // g = 0: ms = mg = 0, so mom = lr·0/√ε = 0 and x keeps its value (tfjs 4.22's
+    // √(ms − (mg² + ε)) is √(−ε) = NaN here).
+    let mut o = Optimizer::rmsprop(0.01, 0.8, 0.5, Some(1e-6), true).unwrap();
+    let w = var("w", &[0.5, -1.0]);
+    for _ in 0..3 {
+        o.apply_gradients(&[(w.clone(), t(&[2], &[0.0, 2.0]))]).unwrap();
+    }
+    let x = w.read().to_f32_vec();
+    assert_eq!(x[0], 0.5);
+    assert!(x[1].is_finite() && x[1] < -1.0);
+}
+
+#[test]
 fn rmsprop_centered_steps() {
-    // ms ← .9·ms + .1·g²; mg ← .9·mg + .1·g; mom ← lr·g/√(ms − (mg² + ε)); x ← x − mom
+    // ms ← .9·ms + .1·g²; mg ← .9·mg + .1·g; mom ← lr·g/√(ms − mg² + ε); x ← x − mom
     // (lr .1, momentum 0)
     // 1: g = [2, 4], ms = [.4, 1.6], mg = [.2, .4], ms − mg² = [.36, 1.44]
     //    mom = .1·[2/.6, 4/1.2] = [.3333333, .3333333], x = [.6666667, 1.6666667]
