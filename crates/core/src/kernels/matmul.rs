@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::ops;
 use crate::registry::{GradCtx, Registry};
 use crate::tensor::{fmt_shape, Tensor};
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Which GEMM implementation runs (benchmarks switch it; `gemm` is the default, see docs/).
@@ -31,23 +32,37 @@ const PAR_FLOPS: usize = 48 * 48 * 48;
 /// `c (m×n) = a (m×k) · b (k×n)`, overwriting `c`. Strides are in elements: `(row, col)`.
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], a_rs: isize, a_cs: isize, b: &[f32], b_rs: isize, b_cs: isize, c: &mut [f32]) {
+    // SAFETY: an initialised slice is a valid destination for writes.
+    let c = unsafe { std::slice::from_raw_parts_mut(c.as_mut_ptr() as *mut MaybeUninit<f32>, c.len()) };
+    sgemm_into(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c);
+}
+
+/// [`sgemm`] into memory that need not be initialised: every element of `c` is written.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_into(m: usize, n: usize, k: usize, a: &[f32], a_rs: isize, a_cs: isize, b: &[f32], b_rs: isize, b_cs: isize, c: &mut [MaybeUninit<f32>]) {
+    assert!(c.len() >= m * n, "sgemm: the destination holds {} elements, {m}×{n} are needed", c.len());
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
-        c.iter_mut().for_each(|v| *v = 0.0);
+        c[..m * n].iter_mut().for_each(|v| {
+            v.write(0.0);
+        });
         return;
     }
     let parallel = m * n * k >= PAR_FLOPS;
     // SAFETY: the callers derive every (row, col) offset from the operands' shapes, so all
     // accesses stay inside `a`, `b` and `c`, which do not overlap (`c` is a fresh &mut).
     unsafe {
+        // Both backends only write the destination (gemm: `read_dst` false; matrixmultiply:
+        // beta 0), so it may be uninitialised.
+        let c = c.as_mut_ptr() as *mut f32;
         match gemm_backend() {
             GemmBackend::Gemm => gemm::gemm(
                 m,
                 n,
                 k,
-                c.as_mut_ptr(),
+                c,
                 1,
                 n as isize,
                 false,
@@ -65,7 +80,7 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], a_rs: isize, a_cs: isize, 
                 if parallel { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None },
             ),
             GemmBackend::MatrixMultiply => {
-                matrixmultiply::sgemm(m, k, n, 1.0, a.as_ptr(), a_rs, a_cs, b.as_ptr(), b_rs, b_cs, 0.0, c.as_mut_ptr(), n as isize, 1)
+                matrixmultiply::sgemm(m, k, n, 1.0, a.as_ptr(), a_rs, a_cs, b.as_ptr(), b_rs, b_cs, 0.0, c, n as isize, 1)
             }
         }
     }
@@ -131,12 +146,16 @@ fn matmul_data(op: &str, a: &Tensor, b: &Tensor, ta: bool, tb: bool) -> Result<(
     // Row/col strides of one matrix of each operand as stored.
     let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
     let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
-    let mut out = vec![0.0f32; p.batch * m * n];
+    let len = p.batch * m * n;
+    let mut out: Vec<f32> = Vec::with_capacity(len);
+    let dst = &mut out.spare_capacity_mut()[..len];
     for bi in 0..p.batch {
         let ao = p.a_batch[bi] * m * k;
         let bo = p.b_batch[bi] * k * n;
-        sgemm(m, n, k, &av[ao..ao + m * k], a_rs, a_cs, &bv[bo..bo + k * n], b_rs, b_cs, &mut out[bi * m * n..(bi + 1) * m * n]);
+        sgemm_into(m, n, k, &av[ao..ao + m * k], a_rs, a_cs, &bv[bo..bo + k * n], b_rs, b_cs, &mut dst[bi * m * n..(bi + 1) * m * n]);
     }
+    // SAFETY: the products wrote all `len` elements.
+    unsafe { out.set_len(len) };
     Ok((out, p.out_shape))
 }
 
