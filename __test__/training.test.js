@@ -141,3 +141,32 @@ test('verbose: 1 prints one line per epoch when stdout is not a TTY', async () =
   assert.match(out[1], /^\d+ms \d+us\/step - loss=0\.5 acc=0\.75\n$/);
   assert.equal(out.length, 2);
 });
+
+test('fit calls onYield hooks as yieldEvery says, and rejects contradictory settings', async () => {
+  const tf = require('..');
+  const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1] })] });
+  model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+  const x = tf.ones([16, 1]);
+  const y = tf.ones([16, 1]);
+  const seen = [];
+  await model.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0, yieldEvery: 'batch', callbacks: { onYield: (e, b, logs) => seen.push([e, b, typeof logs.loss]) } });
+  assert.deepEqual(seen, [[0, 0, 'number'], [0, 1, 'number'], [1, 0, 'number'], [1, 1, 'number']]);
+  seen.length = 0;
+  await model.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0, yieldEvery: 'epoch', callbacks: { onYield: (e, b) => seen.push([e, b]) } });
+  assert.deepEqual(seen, [[0, 0], [1, 0]]);
+  await assert.rejects(model.fit(x, y, { epochs: 1, verbose: 0, yieldEvery: 'never', callbacks: { onYield: () => {} } }), /yieldEvery is 'never', but a callback has an onYield hook/);
+  await assert.rejects(model.fit(x, y, { epochs: 1, verbose: 0, yieldEvery: 'sometimes' }), /fit: yieldEvery must be/);
+});
+
+test('activityRegularizer adds its penalty on the layer output, divided by the batch size (Keras)', async () => {
+  const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [3], useBias: false, kernelInitializer: 'ones', activityRegularizer: tf.regularizers.l2({ l2: 0.5 }) })] });
+  model.compile({ optimizer: tf.train.sgd(0), loss: 'meanSquaredError' });
+  const x = tf.ones([2, 3]);
+  const y = tf.fill([2, 1], 3);
+  // Outputs are 3: the data loss is 0, the penalty 0.5 · (3² + 3²) / 2 = 4.5.
+  const h = await model.fit(x, y, { epochs: 1, batchSize: 2, verbose: 0 });
+  assert.ok(Math.abs(h.history.loss[0] - 4.5) < 1e-5, `loss ${h.history.loss[0]}`);
+  assert.ok(Math.abs(model.evaluate(x, y).dataSync()[0] - 4.5) < 1e-5);
+  // Predictions are unaffected.
+  assert.deepEqual(Array.from(model.predict(x).dataSync()), [3, 3]);
+});

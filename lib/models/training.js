@@ -164,7 +164,20 @@ async function fit(model, x, y, args = {}) {
   };
   const sampleWeight = args.sampleWeight == null ? null : toTensors(args.sampleWeight, 'sampleWeight', model.outputs.length, 'fit').map((t) => t.h);
   const progress = verbose > 0 ? new ProgressLogger(verbose) : null;
-  const batchHooks = callbacks.some((c) => typeof c.onBatchBegin === 'function' || typeof c.onBatchEnd === 'function');
+  // tfjs's yieldEvery: the worker never blocks the event loop, so yielding only means calling
+  // onYield hooks — after a batch once yieldMs have passed ('auto': 125 ms), after every batch
+  // ('batch'), or at each epoch's end ('epoch').
+  const yieldEvery = args.yieldEvery == null ? 'auto' : args.yieldEvery;
+  if (!['auto', 'batch', 'epoch', 'never'].includes(yieldEvery) && !(typeof yieldEvery === 'number' && yieldEvery >= 0)) {
+    throw new Error(`fit: yieldEvery must be 'auto', 'batch', 'epoch', 'never' or a number of milliseconds, but got ${JSON.stringify(yieldEvery)}`);
+  }
+  const yieldHooks = callbacks.filter((c) => typeof c.onYield === 'function');
+  if (yieldEvery === 'never' && yieldHooks.length > 0) throw new Error("fit: yieldEvery is 'never', but a callback has an onYield hook; change yieldEvery or remove the hook");
+  const yieldMs = yieldEvery === 'auto' ? 125 : typeof yieldEvery === 'number' ? yieldEvery : null;
+  let lastYield = Date.now();
+  let epochNow = 0;
+  const batchHooks = yieldHooks.length > 0 && yieldEvery !== 'epoch'
+    || callbacks.some((c) => typeof c.onBatchBegin === 'function' || typeof c.onBatchEnd === 'function');
   const history = { epoch: [], history: {}, params: null };
   const all = progress ? [progress, ...callbacks] : callbacks;
 
@@ -174,11 +187,19 @@ async function fit(model, x, y, args = {}) {
     (async () => {
       if (event === 'progress') { if (progress) progress.onProgress(index, logs); return false; }
       if (event === 'trainBegin') { history.params = logs; if (progress) progress.params = logs; }
+      if (event === 'epochBegin') epochNow = index;
       const name = hook[event];
       for (const c of all) {
         if (typeof c[name] !== 'function') continue;
         if (event === 'trainBegin' || event === 'trainEnd') await c[name](event === 'trainBegin' ? {} : logs);
         else await c[name](index, logs);
+      }
+      const yieldNow = yieldHooks.length > 0 && (
+        (event === 'batchEnd' && (yieldEvery === 'batch' || (yieldMs != null && Date.now() - lastYield >= yieldMs)))
+        || (event === 'epochEnd' && yieldEvery === 'epoch'));
+      if (yieldNow) {
+        lastYield = Date.now();
+        for (const c of yieldHooks) await c.onYield(epochNow, event === 'batchEnd' ? index : 0, logs);
       }
       return model.stopTraining;
     })().then((stop) => done(null, !!stop), (err) => done(err, false));

@@ -259,6 +259,9 @@ impl Conv {
 }
 
 impl Layer for Conv {
+    fn activity_regularizer(&self) -> Option<&Regularizer> {
+        self.conv.activity_regularizer.as_ref()
+    }
     fn class_name(&self) -> &'static str {
         self.class()
     }

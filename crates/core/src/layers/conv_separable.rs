@@ -79,6 +79,9 @@ impl DepthwiseConv2D {
 }
 
 impl Layer for DepthwiseConv2D {
+    fn activity_regularizer(&self) -> Option<&Regularizer> {
+        self.conv.activity_regularizer.as_ref()
+    }
     super::helpers::layer_common!("DepthwiseConv2D");
     fn config(&self) -> Value {
         let mut m = Map::new();
@@ -182,6 +185,9 @@ impl SeparableConv2D {
 }
 
 impl Layer for SeparableConv2D {
+    fn activity_regularizer(&self) -> Option<&Regularizer> {
+        self.conv.activity_regularizer.as_ref()
+    }
     super::helpers::layer_common!("SeparableConv2D");
     fn config(&self) -> Value {
         let mut m = Map::new();

@@ -87,6 +87,9 @@ impl Dense {
 }
 
 impl Layer for Dense {
+    fn activity_regularizer(&self) -> Option<&Regularizer> {
+        self.activity_regularizer.as_ref()
+    }
     fn class_name(&self) -> &'static str {
         "Dense"
     }

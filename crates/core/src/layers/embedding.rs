@@ -77,6 +77,9 @@ impl Embedding {
 }
 
 impl Layer for Embedding {
+    fn activity_regularizer(&self) -> Option<&Regularizer> {
+        self.activity_regularizer.as_ref()
+    }
     super::helpers::layer_common!("Embedding");
     fn config(&self) -> Value {
         let mut m = Map::new();

@@ -96,6 +96,11 @@ pub trait Layer: Send + Sync {
     fn batch_input_shape(&self) -> Option<Shape> {
         None
     }
+    /// `activityRegularizer`: a penalty on the layer's output that training adds to the loss
+    /// (Keras semantics, divided by the batch size; tfjs 4.22 refuses such layers).
+    fn activity_regularizer(&self) -> Option<&regularizers::Regularizer> {
+        None
+    }
 }
 
 pub type LayerRef = Arc<dyn Layer>;

@@ -41,6 +41,11 @@ pub fn collect<R>(f: impl FnOnce() -> R) -> (R, Extras) {
     (r, extras)
 }
 
+/// Whether a collector is installed on this thread (whether added losses would be used).
+pub fn collecting() -> bool {
+    SINKS.with(|s| !s.borrow().is_empty())
+}
+
 /// Hands losses and metrics to the innermost collector of this thread. Outside any collector
 /// (eager calls, `predict`) there is nobody to use them and they are dropped.
 pub fn add(losses: Vec<Tensor>, metrics: Vec<(String, Tensor)>) {

@@ -118,7 +118,17 @@ impl Graph {
                 NodeLayer::Native(l) => {
                     let in_masks: Vec<Option<Tensor>> = node.inputs.iter().map(|r| masks[r.node].clone()).collect();
                     masks[i] = crate::engine::without_tapes(|| l.compute_mask(&ins, &in_masks))?;
-                    l.call_masked(&ins, &in_masks, ctx)?
+                    let out = l.call_masked(&ins, &in_masks, ctx)?;
+                    if let Some(reg) = l.activity_regularizer() {
+                        if super::extras::collecting() {
+                            for o in &out {
+                                let batch = o.shape().first().copied().unwrap_or(1).max(1);
+                                let p = crate::ops::div(&reg.penalty(o)?, &Tensor::scalar(batch as f32))?;
+                                super::extras::add(vec![p], Vec::new());
+                            }
+                        }
+                    }
+                    out
                 }
                 NodeLayer::Foreign(l) => l.call(&ins, ctx)?,
             };
