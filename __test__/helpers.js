@@ -185,7 +185,33 @@ function disposeAll(tf, xs) {
   for (const x of xs) if (x && typeof x.dispose === 'function') x.dispose();
 }
 
+// ---------------------------------------------------------------------------
+// Deterministic numbers for fixtures and property tests: mulberry32, seeded
+// directly or with the FNV-1a hash of a string.
+
+function fnv1a(str) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < str.length; i++) {
+    h ^= str.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return function next() {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 module.exports = {
+  fnv1a,
+  mulberry32,
   RTOL,
   ATOL,
   FLOAT_DTYPES,

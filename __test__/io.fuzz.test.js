@@ -11,6 +11,7 @@ const os = require('node:os');
 const path = require('node:path');
 const tf = require('..');
 const { defineScaledDense } = require('./fixtures/tfjs-models/models');
+const { mulberry32 } = require('./helpers');
 
 tf.serialization.registerClass(defineScaledDense(tf));
 
@@ -18,16 +19,6 @@ const FIXTURES = path.join(__dirname, 'fixtures', 'tfjs-models');
 const BASES = ['mlp', 'functional', 'lstm', 'custom', 'keras_uint8'];
 const MUTATIONS = 300;
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VALUES = [null, true, false, 0, -1, 1, 2, 3, 2.5, 1e6, 4e9, -1e9, 1e300, '', 'x', 'relu', 'float32', 'int32', 'same',
   'Dense', [], {}, [1], [null, 2], [0, 0], [[['x', 0, 0, {}]]], { class_name: 'Dense', config: {} }, { className: 'Zeros' }];

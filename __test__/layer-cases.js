@@ -13,27 +13,11 @@
 // whose output and gradients then come from that tfjs-ops formula}.
 // Layer names are `${prefix}_…` so a case can be built several times in one process.
 
-// ---------------------------------------------------------------------------
+const { fnv1a, mulberry32 } = require('./helpers');
+
 // Deterministic numbers: mulberry32 seeded with an FNV-1a hash of a string.
-
-function fnv1a(str) {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < str.length; i++) {
-    h ^= str.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
-
 function rngFor(key) {
-  let a = fnv1a(key);
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(fnv1a(key));
 }
 
 const size = (shape) => shape.reduce((a, b) => a * b, 1);

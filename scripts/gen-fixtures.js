@@ -17,6 +17,7 @@
 const fs = require('fs');
 const path = require('path');
 const H = require('../__test__/helpers.js');
+const { fnv1a, mulberry32 } = H;
 
 const OUT = path.join(__dirname, '..', '__test__', 'fixtures', 'ops.json');
 const CHECK = process.argv.includes('--check');
@@ -24,28 +25,7 @@ const CHECK = process.argv.includes('--check');
 // (opts.skipGrad), e.g. to re-verify with --check after a tfjs upgrade.
 const NO_SKIP = process.argv.includes('--no-skip');
 
-// ---------------------------------------------------------------------------
-// Deterministic PRNG (mulberry32) seeded with an FNV-1a hash of the case name.
-
-function fnv1a(str) {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < str.length; i++) {
-    h ^= str.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return function next() {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Case inputs come from mulberry32 seeded with the FNV-1a hash of the case name (helpers.js).
 
 const size = (shape) => shape.reduce((a, b) => a * b, 1);
 

@@ -17,20 +17,11 @@
 const fs = require('fs');
 const path = require('path');
 const tf = require('@tensorflow/tfjs');
+const { mulberry32 } = require('../__test__/helpers');
 const { builders, defineScaledDense, probeShapes } = require('../__test__/fixtures/tfjs-models/models');
 
 const OUT = path.join(__dirname, '..', '__test__', 'fixtures', 'tfjs-models');
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function seedOf(name) {
   let h = 0x811c9dc5;
