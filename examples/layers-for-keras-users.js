@@ -41,6 +41,16 @@ async function main() {
   console.log(outs.map((o) => JSON.stringify(o.shape)).join(' '));
   m3.summary();
 
+  // Saving and loading: tf.loadLayersModel reads tfjs's model.json (here from a file; an
+  // http(s) URL such as 'https://foo.bar/model.json' loads the same way) and resolves to a Model.
+  const dir = require('node:fs').mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'ferrograd-example-'));
+  await m2.save(`file://${dir}`);
+  const loaded = await tf.loadLayersModel(`file://${dir}/model.json`);
+  const probe = tf.tensor2d([[5]], [1, 1]);
+  console.log('saved and reloaded model predicts', loaded.predict(probe).dataSync()[0].toFixed(4),
+    'as the original does', m2.predict(probe).dataSync()[0].toFixed(4));
+  require('node:fs').rmSync(dir, { recursive: true, force: true });
+
   model.dispose();
   m2.dispose();
 }
