@@ -96,3 +96,13 @@ test('calling a model eagerly leaves only its output (intermediates and masks ar
   model.dispose();
   x.dispose();
 });
+
+test('a number operand of a binary op is freed after the op, as in tfjs', () => {
+  const a = tf.tensor1d([1, 2, 3]);
+  const before = tf.memory().numTensors;
+  const b = a.mul(3);
+  const c = tf.sub(10, b);
+  assert.equal(tf.memory().numTensors, before + 2, 'only the two results remain');
+  assert.deepEqual(Array.from(c.dataSync()), [7, 4, 1]);
+  tf.dispose([a, b, c]);
+});

@@ -4,8 +4,19 @@
 const { k2, runKernel } = require('../engine');
 const { T } = require('./util');
 
+// Operands given as numbers or arrays become tensors for the kernel only, freed right after
+// it (as tfjs frees them): `x.mul(3)` leaves one new tensor, its result.
 function binary(kernel, op) {
-  return (a, b) => k2(kernel, T(a, 'a', op), T(b, 'b', op));
+  return (a, b) => {
+    const x = T(a, 'a', op);
+    const y = T(b, 'b', op);
+    try {
+      return k2(kernel, x, y);
+    } finally {
+      if (x !== a) x.dispose();
+      if (y !== b && y !== x) y.dispose();
+    }
+  };
 }
 
 const add = binary('Add', 'add');
