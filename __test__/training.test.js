@@ -170,3 +170,25 @@ test('activityRegularizer adds its penalty on the layer output, divided by the b
   // Predictions are unaffected.
   assert.deepEqual(Array.from(model.predict(x).dataSync()), [3, 3]);
 });
+
+test('a functional model used as a layer of another model trains inside it', async () => {
+  const inp = tf.input({ shape: [3] });
+  const inner = tf.model({ inputs: inp, outputs: tf.layers.dense({ units: 4, activation: 'relu' }).apply(inp) });
+  const outer = tf.sequential();
+  outer.add(inner);
+  outer.add(tf.layers.dense({ units: 1 }));
+  assert.deepEqual(outer.outputs[0].shape, [null, 1]);
+  assert.equal(outer.trainableWeights.length, 4);
+  outer.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
+  const kernel = inner.layers[1].weights[0];
+  const before = Array.from(kernel.dataSync());
+  const x = tf.randomNormal([32, 3], 0, 1, 'float32', 1);
+  const y = tf.sum(x, 1, true);
+  const h = await outer.fit(x, y, { epochs: 3, verbose: 0 });
+  assert.notDeepEqual(Array.from(kernel.dataSync()), before, 'the inner model\'s weights train');
+  assert.ok(h.history.loss[2] < h.history.loss[0]);
+  // Same numbers eagerly and through the graph.
+  const direct = outer.predict(x).dataSync();
+  const eager = tf.tidy(() => outer.apply(x).dataSync());
+  assert.ok(direct.every((v, i) => Math.abs(v - eager[i]) < 1e-5));
+});
