@@ -553,3 +553,24 @@ test('a subclassed model round-trips its weights with saveWeights/loadWeights', 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('addMetric and addLoss also reach fitDataset logs and evaluateDataset', async () => {
+  class Reporter extends tf.layers.Layer {
+    call(x) {
+      this.addLoss(tf.scalar(2));
+      this.addMetric(11, 'eleven');
+      return x;
+    }
+    static get className() { return 'Reporter'; }
+  }
+  const model = tf.sequential();
+  model.add(tf.layers.dense({ units: 1, inputShape: [2], kernelInitializer: 'zeros' }));
+  model.add(new Reporter({}));
+  model.compile({ optimizer: tf.train.sgd(0), loss: 'meanSquaredError' });
+  const ds = tf.data.array([...Array(8).keys()]).map(() => ({ xs: tf.zeros([2]), ys: tf.zeros([1]) })).batch(4);
+  const h = await model.fitDataset(ds, { epochs: 2, verbose: 0 });
+  assert.deepEqual(h.history.eleven, [11, 11]);
+  assert.ok(Math.abs(h.history.loss[0] - 2) < 1e-6, `loss ${h.history.loss[0]} includes the added 2`);
+  const ev = await model.evaluateDataset(ds);
+  assert.deepEqual(ev.map((t) => t.dataSync()[0]), [2, 11]);
+});

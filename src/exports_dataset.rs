@@ -14,8 +14,9 @@ use ferrograd_core::Result as CoreResult;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-fn values(logs: &Logs) -> Vec<f64> {
-    logs.0.iter().map(|(_, v)| *v).collect()
+/// `[[name, value], …]`: the compiled metrics' values, then those the model's layers added.
+fn named(values: &[(String, f64)]) -> serde_json::Value {
+    serde_json::json!(values)
 }
 
 /// `evaluate` off the main thread: the loss and metrics of `xs`/`ys` in inference mode,
@@ -25,17 +26,17 @@ pub fn model_evaluate_async(env: Env, graph: &External<GraphBox>, compiled: &Ext
     let xs = handle::tensors_of(&env, &xs, "evaluate")?;
     let ys = handle::tensors_of(&env, &ys, "evaluate")?;
     let (graph, spec) = (graph.0.clone(), compiled.0.clone());
-    let promise = task::spawn(&env, "evaluate", move || train::evaluate(&graph, &spec, &xs, &ys, batch_size), |env, logs| calljs::to_raw(env, values(&logs)))?;
+    let promise = task::spawn(&env, "evaluate", move || train::evaluate(&graph, &spec, &xs, &ys, batch_size), |env, logs| calljs::to_raw(env, named(&logs.0)))?;
     Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), promise) })
 }
 
 /// Keeps the values of the (single) batch a fit runs.
 #[derive(Default)]
-struct BatchValues(Vec<f64>);
+struct BatchValues(Vec<(String, f64)>);
 
 impl FitObserver for BatchValues {
     fn on_batch_end(&mut self, _batch: usize, logs: &Logs) -> CoreResult<bool> {
-        self.0 = logs.0.iter().filter(|(k, _)| k != "batch" && k != "size").map(|(_, v)| *v).collect();
+        self.0 = logs.0.iter().filter(|(k, _)| k != "batch" && k != "size").cloned().collect();
         Ok(false)
     }
 }
@@ -70,7 +71,7 @@ pub fn model_train_on_batch_weighted(
             crate::exports_optim::put_back(&opt, taken);
             r.map(|_| batch.0)
         },
-        |env, v| calljs::to_raw(env, v),
+        |env, v| calljs::to_raw(env, named(&v)),
     )?;
     Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), promise) })
 }

@@ -260,7 +260,8 @@ pub fn model_train_on_batch(env: Env, graph: &External<GraphBox>, compiled: &Ext
             crate::exports_optim::put_back(&opt, taken);
             r
         },
-        |env, logs| calljs::to_raw(env, logs.0.iter().map(|(_, v)| *v).collect::<Vec<f64>>()),
+        // `[[name, value], …]`: the compiled metrics, then those the model's layers added.
+        |env, logs| calljs::to_raw(env, serde_json::json!(logs.0)),
     )?;
     Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), promise) })
 }

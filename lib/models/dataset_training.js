@@ -188,8 +188,7 @@ async function trainStep(model, xs, ys, size, classWeights) {
  */
 async function evaluateBatches(model, source, batches, op) {
   const iter = typeof source.next === 'function' ? source : await source.iterator();
-  const labels = model.metricsNames;
-  const totals = labels.map(() => 0);
+  const totals = new Map(model.metricsNames.map((l) => [l, 0]));
   let samples = 0;
   for (let b = 0; batches == null || b < batches;) {
     const r = await iter.next();
@@ -205,12 +204,12 @@ async function evaluateBatches(model, source, batches, op) {
     } finally {
       disposeAll([...xs, ...ys]);
     }
-    values.forEach((v, i) => { totals[i] += v * size; });
+    for (const [l, v] of values) totals.set(l, (totals.get(l) || 0) + v * size);
     samples += size;
     b++;
   }
   if (samples === 0) throw new Error(`${op}: the dataset yielded no elements to evaluate`);
-  return totals.map((t) => t / samples);
+  return [...totals].map(([l, t]) => [l, t / samples]);
 }
 
 // ---- fitDataset -----------------------------------------------------------------------------------
@@ -316,7 +315,7 @@ async function fitDataset(model, dataset, args) {
       const epochLogs = {};
       await hooks('onEpochBegin', epoch, {});
       if (bpe == null) iter = await dataset.iterator();
-      const totals = labels.map(() => 0);
+      const totals = new Map(labels.map((l) => [l, 0]));
       let seen = 0;
       let batch = 0;
       for (;;) {
@@ -339,10 +338,11 @@ async function fitDataset(model, dataset, args) {
           } finally {
             disposeAll([...xs, ...ys]);
           }
-          labels.forEach((l, i) => {
-            batchLogs[l] = values[i];
-            totals[i] += values[i] * size;
-          });
+          // The compiled metrics, then any a layer added (addMetric), by name.
+          for (const [l, v] of values) {
+            batchLogs[l] = v;
+            totals.set(l, (totals.get(l) || 0) + v * size);
+          }
           seen += size;
           trained++;
           await hooks('onBatchEnd', batch, batchLogs);
@@ -358,7 +358,7 @@ async function fitDataset(model, dataset, args) {
         if (bpe != null ? batch >= bpe : r.done) {
           if (batch > 0 && validation != null) {
             const v = await validate(model, validation, args);
-            labels.forEach((l, i) => { epochLogs[`val_${l}`] = v[i]; });
+            for (const [l, x] of v) epochLogs[`val_${l}`] = x;
           }
           break;
         }
@@ -368,7 +368,7 @@ async function fitDataset(model, dataset, args) {
         throw new Error(`${op}: the dataset yielded no elements in epoch ${epoch + 1}; a dataset must start over on each iterator() call, or pass batchesPerEpoch to read one stream across epochs`);
       }
       if (trained === 0) throw new Error(`${op}: the dataset yielded no elements`);
-      if (seen > 0) labels.forEach((l, i) => { epochLogs[l] = totals[i] / seen; });
+      if (seen > 0) for (const [l, t] of totals) epochLogs[l] = t / seen;
       await hooks('onEpochEnd', epoch, epochLogs);
       if (batch > 0) {
         history.epoch.push(epoch);
@@ -396,7 +396,7 @@ async function evaluateDataset(model, dataset, args = {}) {
   checkKeys(op, args, EVALUATE_DATASET_KEYS);
   if (args.batches != null) checkPositiveInt(op, 'batches', args.batches);
   const values = await evaluateBatches(model, dataset, args.batches, op);
-  const out = values.map((v) => scalar(v));
+  const out = values.map(([, v]) => scalar(v));
   return out.length === 1 ? out[0] : out;
 }
 

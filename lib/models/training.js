@@ -233,7 +233,7 @@ async function trainOnBatch(model, x, y) {
   const ys = toTensors(y, 'y', model.outputs.length, 'trainOnBatch');
   model.isTraining = true;
   try {
-    const v = await native.modelTrainOnBatch(model._graph(), model._compiled, model.optimizer._o, xs.map((t) => t.h), ys.map((t) => t.h));
+    const v = (await native.modelTrainOnBatch(model._graph(), model._compiled, model.optimizer._o, xs.map((t) => t.h), ys.map((t) => t.h))).map((p) => p[1]);
     return v.length === 1 ? v[0] : v;
   } finally {
     model.isTraining = false;
