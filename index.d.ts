@@ -1611,6 +1611,14 @@ export interface ModelFitArgs {
   sampleWeight?: Tensor;
   initialEpoch?: number;
   stepsPerEpoch?: number;
+  /** Validation batches to use (default: all of the validation data). */
+  validationSteps?: number;
+  /** Batch size of the validation pass (default: batchSize). */
+  validationBatchSize?: number;
+  /** ★ Validate after every n-th epoch (Keras `validation_freq`, default 1). */
+  validationFreq?: number;
+  /** When to call onYield hooks: 'auto' (every 125 ms), 'batch', 'epoch', 'never' or milliseconds. */
+  yieldEvery?: YieldEveryOptions;
 }
 export interface History {
   epoch: number[];

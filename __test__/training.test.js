@@ -192,3 +192,22 @@ test('a functional model used as a layer of another model trains inside it', asy
   const eager = tf.tidy(() => outer.apply(x).dataSync());
   assert.ok(direct.every((v, i) => Math.abs(v - eager[i]) < 1e-5));
 });
+
+test('validationFreq, validationBatchSize and validationSteps shape the validation pass', async () => {
+  const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] });
+  model.compile({ optimizer: tf.train.sgd(0), loss: 'meanSquaredError' });
+  const x = tf.randomNormal([16, 2], 0, 1, 'float32', 4);
+  const y = tf.randomNormal([16, 1], 0, 1, 'float32', 5);
+  const vx = tf.randomNormal([10, 2], 0, 1, 'float32', 6);
+  const vy = tf.randomNormal([10, 1], 0, 1, 'float32', 7);
+  const h = await model.fit(x, y, { epochs: 4, verbose: 0, validationData: [vx, vy], validationFreq: 2 });
+  assert.equal(h.history.loss.length, 4);
+  assert.equal(h.history.val_loss.length, 2, 'validated after epochs 2 and 4 only');
+  const full = model.evaluate(vx, vy).dataSync()[0];
+  const hb = await model.fit(x, y, { epochs: 1, verbose: 0, validationData: [vx, vy], validationBatchSize: 3 });
+  assert.ok(Math.abs(hb.history.val_loss[0] - full) < 1e-6, 'the batch size of validation does not change its value');
+  const hs = await model.fit(x, y, { epochs: 1, verbose: 0, validationData: [vx, vy], validationBatchSize: 4, validationSteps: 1 });
+  const first4 = model.evaluate(vx.slice([0, 0], [4, 2]), vy.slice([0, 0], [4, 1])).dataSync()[0];
+  assert.ok(Math.abs(hs.history.val_loss[0] - first4) < 1e-6, 'one validation step of 4 rows');
+  await assert.rejects(model.fit(x, y, { epochs: 1, verbose: 0, validationData: [vx, vy], validationFreq: 0 }), /validationFreq must be a positive integer, but got 0/);
+});

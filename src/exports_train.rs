@@ -184,6 +184,9 @@ fn fit_args(v: &Value) -> CoreResult<FitArgs> {
         a.initial_epoch = x;
     }
     a.steps_per_epoch = f("stepsPerEpoch")?;
+    a.validation_batch_size = f("validationBatchSize")?;
+    a.validation_freq = f("validationFreq")?;
+    a.validation_steps = f("validationSteps")?;
     if let Some(s) = num("shuffle") {
         a.shuffle = s.as_bool().ok_or_else(|| Error::arg("fit", format!("shuffle must be a boolean, got {s}")))?;
     }

@@ -153,7 +153,8 @@ async function fit(model, x, y, args = {}) {
     valY = toTensors(vd[1], 'y', model.outputs.length, 'fit (validationData)').map((t) => t.h);
   }
   // NaN and infinities cannot travel as JSON numbers: reject them here, in the core's words.
-  const kinds = { batchSize: 'a positive integer', epochs: 'a positive integer', initialEpoch: 'a non-negative integer', stepsPerEpoch: 'a positive integer', validationSplit: 'a number in [0, 1)' };
+  const kinds = { batchSize: 'a positive integer', epochs: 'a positive integer', initialEpoch: 'a non-negative integer', stepsPerEpoch: 'a positive integer', validationSplit: 'a number in [0, 1)',
+    validationBatchSize: 'a positive integer', validationFreq: 'a positive integer', validationSteps: 'a positive integer' };
   for (const [k, kind] of Object.entries(kinds)) {
     const v = args[k];
     if (v != null && (typeof v !== 'number' || !Number.isFinite(v))) throw new Error(`fit: ${k} must be ${kind}, but got ${v}`);
@@ -161,6 +162,7 @@ async function fit(model, x, y, args = {}) {
   const nativeArgs = {
     batchSize: args.batchSize, epochs: args.epochs, shuffle: args.shuffle, validationSplit: args.validationSplit,
     initialEpoch: args.initialEpoch, stepsPerEpoch: args.stepsPerEpoch, classWeight: args.classWeight,
+    validationBatchSize: args.validationBatchSize, validationFreq: args.validationFreq, validationSteps: args.validationSteps,
   };
   const sampleWeight = args.sampleWeight == null ? null : toTensors(args.sampleWeight, 'sampleWeight', model.outputs.length, 'fit').map((t) => t.h);
   const progress = verbose > 0 ? new ProgressLogger(verbose) : null;

@@ -39,6 +39,12 @@ pub struct FitArgs {
     pub sample_weight: Vec<Option<Tensor>>,
     /// Seed of the shuffle (default: fresh entropy).
     pub shuffle_seed: Option<u64>,
+    /// Batch size of the validation pass (default: `batch_size`).
+    pub validation_batch_size: Option<f64>,
+    /// Validate after every n-th epoch (Keras `validation_freq`; default 1).
+    pub validation_freq: Option<f64>,
+    /// Batches of the validation data to use (tfjs `validationSteps`; default: all).
+    pub validation_steps: Option<f64>,
 }
 
 impl Default for FitArgs {
@@ -54,6 +60,9 @@ impl Default for FitArgs {
             class_weight: Vec::new(),
             sample_weight: Vec::new(),
             shuffle_seed: None,
+            validation_batch_size: None,
+            validation_freq: None,
+            validation_steps: None,
         }
     }
 }
@@ -78,6 +87,9 @@ pub(crate) struct Plan {
     pub initial_epoch: usize,
     pub steps_per_epoch: Option<usize>,
     pub validation_split: f64,
+    pub validation_batch_size: usize,
+    pub validation_freq: usize,
+    pub validation_steps: Option<usize>,
 }
 
 impl FitArgs {
@@ -87,8 +99,12 @@ impl FitArgs {
         if !(validation_split.is_finite() && (0.0..1.0).contains(&validation_split)) {
             return Err(bad(OP, "validationSplit", "a number in [0, 1)", validation_split));
         }
+        let batch_size = count(OP, "batchSize", self.batch_size, 1)?;
         Ok(Plan {
-            batch_size: count(OP, "batchSize", self.batch_size, 1)?,
+            batch_size,
+            validation_batch_size: self.validation_batch_size.map(|b| count(OP, "validationBatchSize", b, 1)).transpose()?.unwrap_or(batch_size),
+            validation_freq: self.validation_freq.map(|f| count(OP, "validationFreq", f, 1)).transpose()?.unwrap_or(1),
+            validation_steps: self.validation_steps.map(|s| count(OP, "validationSteps", s, 1)).transpose()?,
             epochs: count(OP, "epochs", self.epochs, 0)?,
             initial_epoch: count(OP, "initialEpoch", self.initial_epoch, 0)?,
             steps_per_epoch: self.steps_per_epoch.map(|s| count(OP, "stepsPerEpoch", s, 1)).transpose()?,

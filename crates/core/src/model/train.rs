@@ -446,9 +446,14 @@ pub fn fit(graph: &Graph, optimizer: &mut Optimizer, spec: &CompileSpec, xs: &[T
             }
             running.add_all(&added, size as f64);
             seen += size;
-            if batch + 1 == batches {
+            if batch + 1 == batches && (epoch + 1) % plan.validation_freq == 0 {
                 if let Some(v) = &validation {
-                    for (l, x) in step.evaluate(OP, &v.xs, &v.ys, v.rows.clone(), bs)? {
+                    let vbs = plan.validation_batch_size;
+                    let rows = match plan.validation_steps {
+                        Some(steps) => v.rows.start..v.rows.end.min(v.rows.start + steps * vbs),
+                        None => v.rows.clone(),
+                    };
+                    for (l, x) in step.evaluate(OP, &v.xs, &v.ys, rows, vbs)? {
                         epoch_logs.set(&format!("val_{l}"), x);
                     }
                 }
