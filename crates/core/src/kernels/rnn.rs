@@ -80,10 +80,15 @@ impl Cell {
         if self == Cell::Lstm { 2 } else { 1 }
     }
     /// Columns of one workspace row (one batch row at one time step): the gates'
-    /// pre-activations, the previous `h`, and one more block for LSTM (the previous `c`) and GRU
-    /// (`r·h₋`, or with `resetAfter` `h₋·Uh + rbh`).
+    /// pre-activations and the previous `h`; then LSTM: the previous `c`, `act(zc)` and
+    /// `act(c)`; GRU: `r·h₋` (with `resetAfter`: `h₋·Uh + rbh`) and `hh`. The gradient reads the
+    /// stored activations rather than computing them again.
     fn ws_width(self, u: usize) -> usize {
-        (self.gates() + 1 + (self != Cell::SimpleRnn) as usize) * u
+        match self {
+            Cell::SimpleRnn => 2 * u,
+            Cell::Lstm => 8 * u,
+            Cell::Gru => 6 * u,
+        }
     }
     fn input_names(self) -> &'static [&'static str] {
         match self {
@@ -196,6 +201,123 @@ macro_rules! isa_dispatch {
             $body($($arg),*)
         }
     )*};
+}
+
+/// `c (+)= a · b` for the per-step products: `a [m, k]` (rows `a_rs` apart, columns `a_cs`),
+/// `b [k, n]` and `c [m, n]` (rows `ldb`/`ldc` apart, columns contiguous). `b` (a recurrent kernel, or its transpose)
+/// is read in place, without the packing a general GEMM does on every call. With
+/// `accumulate`, `c + a·b` (the product summed first, then added).
+///
+/// # Safety
+/// The pointers must be valid for the addressed elements, and `c` must not overlap `a` or `b`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) unsafe fn small_gemm(m: usize, n: usize, k: usize, c: *mut f32, ldc: usize, accumulate: bool, a: *const f32, a_rs: usize, a_cs: usize, b: *const f32, ldb: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return avx512::gemm(m, n, k, c, ldc, accumulate, a, a_rs, a_cs, b, ldb);
+        }
+    }
+    sgemm_raw(m, n, k, c, ldc as isize, accumulate, a, a_rs as isize, a_cs as isize, b, ldb as isize, 1, false)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    /// Rows per register tile; a tile holds up to 6 × 64 accumulators (24 registers).
+    const MR: usize = 6;
+
+    /// See `small_gemm`.
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn gemm(m: usize, n: usize, k: usize, c: *mut f32, ldc: usize, accumulate: bool, a: *const f32, a_rs: usize, a_cs: usize, b: *const f32, ldb: usize) {
+        let mut j = 0;
+        while j < n {
+            let width = (n - j).min(64);
+            let vecs = width.div_ceil(16);
+            let rem = width % 16;
+            let last: __mmask16 = if rem == 0 { 0xFFFF } else { (1u16 << rem) - 1 };
+            let (bj, cj) = (b.add(j), c.add(j));
+            let mut i = 0;
+            while i < m {
+                let rows = (m - i).min(MR);
+                let (ai, ci) = (a.add(i * a_rs), cj.add(i * ldc));
+                macro_rules! go {
+                    ($($r:literal),*) => {
+                        match (rows, vecs) {
+                            $(
+                                ($r, 1) => tile::<$r, 1>(k, ai, a_rs, a_cs, bj, ldb, ci, ldc, accumulate, last),
+                                ($r, 2) => tile::<$r, 2>(k, ai, a_rs, a_cs, bj, ldb, ci, ldc, accumulate, last),
+                                ($r, 3) => tile::<$r, 3>(k, ai, a_rs, a_cs, bj, ldb, ci, ldc, accumulate, last),
+                                ($r, _) => tile::<$r, 4>(k, ai, a_rs, a_cs, bj, ldb, ci, ldc, accumulate, last),
+                            )*
+                            _ => unreachable!("at most {MR} rows per tile"),
+                        }
+                    };
+                }
+                go!(1, 2, 3, 4, 5, 6);
+                i += rows;
+            }
+            j += 64;
+        }
+    }
+
+    /// One `R × 16·V` tile of `c`; the last vector of each row is masked with `last`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile<const R: usize, const V: usize>(
+        k: usize,
+        a: *const f32,
+        a_rs: usize,
+        a_cs: usize,
+        b: *const f32,
+        ldb: usize,
+        c: *mut f32,
+        ldc: usize,
+        accumulate: bool,
+        last: __mmask16,
+    ) {
+        let mask = |v: usize| if v + 1 == V { last } else { 0xFFFF };
+        let mut acc = [[_mm512_setzero_ps(); V]; R];
+        for p in 0..k {
+            let bp = b.add(p * ldb);
+            let mut bv = [_mm512_setzero_ps(); V];
+            for (v, x) in bv.iter_mut().enumerate() {
+                *x = _mm512_maskz_loadu_ps(mask(v), bp.add(16 * v));
+            }
+            for (r, row) in acc.iter_mut().enumerate() {
+                let x = _mm512_set1_ps(*a.add(r * a_rs + p * a_cs));
+                for (v, y) in row.iter_mut().enumerate() {
+                    *y = _mm512_fmadd_ps(x, bv[v], *y);
+                }
+            }
+        }
+        for (r, row) in acc.iter().enumerate() {
+            let cr = c.add(r * ldc);
+            for (v, &y) in row.iter().enumerate() {
+                let y = if accumulate { _mm512_add_ps(_mm512_maskz_loadu_ps(mask(v), cr.add(16 * v)), y) } else { y };
+                _mm512_mask_storeu_ps(cr.add(16 * v), mask(v), y);
+            }
+        }
+    }
+}
+
+/// `out[i] = f(a[i], b[i])`.
+#[inline(always)]
+fn zip2(out: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) {
+    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+        *o = f(a, b);
+    }
+}
+
+/// `out[i] = f(a[i], b[i], c[i])`.
+#[inline(always)]
+fn zip3(out: &mut [f32], a: &[f32], b: &[f32], c: &[f32], f: impl Fn(f32, f32, f32) -> f32) {
+    for (((o, &a), &b), &c) in out.iter_mut().zip(a).zip(b).zip(c) {
+        *o = f(a, b, c);
+    }
 }
 
 /// A forward call's operands, checked.
@@ -401,21 +523,16 @@ struct Fwd<'b> {
 
 fn forward(cell: Cell, inputs: &[Tensor], attrs: &Attrs) -> Result<Vec<Tensor>> {
     let s = Spec::parse(cell, inputs, attrs)?;
-    let (b, t, f, u, gu, w) = (s.b, s.t, s.f, s.u, s.gu(), s.w());
+    let (b, t, u, w) = (s.b, s.t, s.u, s.w());
     let mut ws = vec![0.0f32; b * t * w];
-    // The input projection of every step at once, into the gate columns.
-    // SAFETY: x is [b·t, f], the kernel [f, gu]; the destination is the first gu columns of
-    // the b·t workspace rows of w ≥ gu columns.
-    unsafe { sgemm_raw(b * t, gu, f, ws.as_mut_ptr(), w as isize, false, s.x.as_ptr(), f as isize, 1, s.kernel.as_ptr(), gu as isize, 1, true) };
-    if let Some(bias) = &s.bias {
-        let bias = &bias[..gu];
-        for row in ws.chunks_mut(w) {
-            row[..gu].iter_mut().zip(bias).for_each(|(z, b)| *z += b);
-        }
-    }
     let mut y = vec![0.0f32; if s.seq { b * t * u } else { 0 }];
     let mut h_t = vec![0.0f32; b * u];
     let mut c_t = vec![0.0f32; if cell == Cell::Lstm { b * u } else { 0 }];
+    if t == 0 {
+        // No steps: the final states are the initial ones.
+        h_t.copy_from_slice(&s.h0);
+        c_t.copy_from_slice(&s.c0);
+    }
     if b > 0 && t > 0 {
         let rows = s.block_rows();
         let n = b.div_ceil(rows);
@@ -451,8 +568,8 @@ isa_dispatch! {
     gru_ra_fwd => gru_ra_fwd_body(s: &Spec<'_>, job: Fwd<'_>);
 }
 
-/// Writes the initial states into the workspace of the first processed step; `extra` (LSTM's
-/// `c0`) goes into the block after `h`.
+/// Writes the initial states into the workspace of the first processed step (`c0`, with
+/// `with_c`, into the block after `h`).
 #[inline(always)]
 fn init_states(s: &Spec, job: &mut Fwd, with_c: bool) {
     let (u, w, gu) = (s.u, s.w(), s.gu());
@@ -467,19 +584,33 @@ fn init_states(s: &Spec, job: &mut Fwd, with_c: bool) {
     }
 }
 
-/// `ws[:, t, col..col+n] += ws[:, t, lhs..lhs+k] · rk[:, rk_col..rk_col+n]` over the block's rows.
+/// The input side of step `t`'s gate pre-activations: `ws[:, t, 0..gu] = x[:, t]·kernel + bias`.
+#[inline(always)]
+fn input_product(s: &Spec, job: &mut Fwd, t: usize) {
+    let (f, w, gu) = (s.f, s.w(), s.gu());
+    let x = &s.x[(job.r0 * s.t + t) * f..];
+    // SAFETY: the block's rows of x at step t (row stride t·f) are rows × f; the kernel is
+    // [f, gu]; the destination, rows × gu at (·, t, 0) of the block's workspace (row stride t·w).
+    unsafe { small_gemm(job.rows, gu, f, job.ws.as_mut_ptr().add(t * w), s.t * w, false, x.as_ptr(), s.t * f, 1, s.kernel.as_ptr(), gu) };
+    if let Some(bias) = &s.bias {
+        let bias = &bias[..gu];
+        for r in 0..job.rows {
+            job.ws[(r * s.t + t) * w..][..gu].iter_mut().zip(bias).for_each(|(z, b)| *z += b);
+        }
+    }
+}
+
+/// `ws[:, t, col..col+n] (+)= ws[:, t, lhs..lhs+u] · rk[:, rk_col..rk_col+n]` over the block's rows.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn step_product(s: &Spec, ws: &mut [f32], rows: usize, t: usize, col: usize, n: usize, lhs: usize, rk_col: usize, accumulate: bool) {
     let (w, gu) = (s.w(), s.gu());
-    let rs = (s.t * w) as isize;
+    let rs = s.t * w;
     let p = ws.as_mut_ptr();
     // SAFETY: rows × n at (·, t, col) and rows × u at (·, t, lhs) lie in the block's workspace
     // (row stride t·w) and do not overlap (col..col+n and lhs..lhs+u are disjoint column
     // ranges); rk is [u, gu].
-    unsafe {
-        sgemm_raw(rows, n, s.u, p.add(t * w + col), rs, accumulate, p.add(t * w + lhs), rs, 1, s.rk.as_ptr().add(rk_col), gu as isize, 1, false)
-    }
+    unsafe { small_gemm(rows, n, s.u, p.add(t * w + col), rs, accumulate, p.add(t * w + lhs), rs, 1, s.rk.as_ptr().add(rk_col), gu) }
 }
 
 /// Stores a step's new states: into the next processed step's workspace, or the final states;
@@ -512,6 +643,7 @@ fn simple_fwd_body(s: &Spec<'_>, mut job: Fwd<'_>) {
     let mut h = vec![0.0f32; u];
     for k in 0..s.t {
         let t = s.time_at(k);
+        input_product(s, &mut job, t);
         step_product(s, job.ws, job.rows, t, 0, u, u, 0, true);
         for r in 0..job.rows {
             let cur = &job.ws[(r * s.t + t) * w..][..w];
@@ -531,28 +663,31 @@ fn lstm_fwd_body(s: &Spec<'_>, mut job: Fwd<'_>) {
     let gu = 4 * u;
     init_states(s, &mut job, true);
     let mut a = vec![0.0f32; gu];
-    let (mut c, mut tc, mut h) = (vec![0.0f32; u], vec![0.0f32; u], vec![0.0f32; u]);
+    let (mut c, mut h) = (vec![0.0f32; u], vec![0.0f32; u]);
     for k in 0..s.t {
         let t = s.time_at(k);
+        input_product(s, &mut job, t);
         step_product(s, job.ws, job.rows, t, 0, gu, gu, 0, true);
         for r in 0..job.rows {
-            let cur = &job.ws[(r * s.t + t) * w..][..w];
-            let (hp, cp) = (&cur[gu..gu + u], &cur[gu + u..gu + 2 * u]);
+            let cur = &mut job.ws[(r * s.t + t) * w..][..w];
             if s.keep(job.r0 + r, t) {
-                s.ract.apply(&cur[..2 * u], &mut a[..2 * u]);
-                s.act.apply(&cur[2 * u..3 * u], &mut a[2 * u..3 * u]);
-                s.ract.apply(&cur[3 * u..gu], &mut a[3 * u..]);
+                let (head, saved) = cur.split_at_mut(6 * u);
+                let (ag, tc) = saved.split_at_mut(u);
+                let (z, cp) = (&head[..gu], &head[gu + u..gu + 2 * u]);
+                s.ract.apply(&z[..2 * u], &mut a[..2 * u]);
+                s.act.apply(&z[2 * u..3 * u], ag);
+                s.ract.apply(&z[3 * u..], &mut a[3 * u..]);
                 let (ai, rest) = a.split_at(u);
                 let (af, rest) = rest.split_at(u);
-                let (ag, ao) = rest.split_at(u);
-                for ((((c, &f), &cp), &i), &g) in c.iter_mut().zip(af).zip(cp).zip(ai).zip(ag) {
+                let ao = &rest[u..];
+                // c = f·c₋ + i·g, h = o·act(c)
+                for ((((c, &f), &cp), &i), &g) in c.iter_mut().zip(af).zip(cp).zip(ai).zip(&*ag) {
                     *c = f * cp + i * g;
                 }
-                s.act.apply(&c, &mut tc);
-                for ((h, &o), &tc) in h.iter_mut().zip(ao).zip(&tc) {
-                    *h = o * tc;
-                }
+                s.act.apply(&c, tc);
+                zip2(&mut h, ao, tc, |o, tc| o * tc);
             } else {
+                let (hp, cp) = (&cur[gu..gu + u], &cur[gu + u..gu + 2 * u]);
                 c.copy_from_slice(cp);
                 h.copy_from_slice(hp);
             }
@@ -567,31 +702,29 @@ fn gru_fwd_body(s: &Spec<'_>, mut job: Fwd<'_>) {
     let (gu, aux) = (3 * u, 4 * u);
     init_states(s, &mut job, false);
     let mut zs = vec![0.0f32; job.rows * u];
-    let mut rg = vec![0.0f32; u];
-    let (mut hh, mut h) = (vec![0.0f32; u], vec![0.0f32; u]);
+    let (mut rg, mut h) = (vec![0.0f32; u], vec![0.0f32; u]);
     for k in 0..s.t {
         let t = s.time_at(k);
-        // z, r: x-projection + h₋·U[:, z r]
+        input_product(s, &mut job, t);
+        // z, r: x·W + b + h₋·U[:, z r]
         step_product(s, job.ws, job.rows, t, 0, 2 * u, gu, 0, true);
         for r in 0..job.rows {
             let cur = &mut job.ws[(r * s.t + t) * w..][..w];
             s.ract.apply(&cur[..u], &mut zs[r * u..(r + 1) * u]);
             s.ract.apply(&cur[u..2 * u], &mut rg);
             let (head, rh) = cur.split_at_mut(aux);
-            for ((rh, &r), &hp) in rh.iter_mut().zip(&rg).zip(&head[gu..gu + u]) {
-                *rh = r * hp;
-            }
+            zip2(rh, &rg, &head[gu..gu + u], |r, hp| r * hp);
         }
-        // hh's pre-activation: x-projection + (r·h₋)·U[:, h]
+        // hh's pre-activation: x·Wh + bh + (r·h₋)·U[:, h]
         step_product(s, job.ws, job.rows, t, 2 * u, u, aux, 2 * u, true);
         for r in 0..job.rows {
-            let cur = &job.ws[(r * s.t + t) * w..][..w];
-            let hp = &cur[gu..gu + u];
+            let cur = &mut job.ws[(r * s.t + t) * w..][..w];
+            let (head, hh) = cur.split_at_mut(5 * u);
+            let hp = &head[gu..gu + u];
             if s.keep(job.r0 + r, t) {
-                s.act.apply(&cur[2 * u..gu], &mut hh);
-                for (((h, &z), &hp), &hh) in h.iter_mut().zip(&zs[r * u..(r + 1) * u]).zip(hp).zip(&hh) {
-                    *h = z * hp + (1.0 - z) * hh;
-                }
+                s.act.apply(&head[2 * u..gu], hh);
+                // h = z·h₋ + (1 − z)·hh
+                zip3(&mut h, &zs[r * u..(r + 1) * u], hp, hh, |z, hp, hh| z * hp + (1.0 - z) * hh);
             } else {
                 h.copy_from_slice(hp);
             }
@@ -607,35 +740,34 @@ fn gru_ra_fwd_body(s: &Spec<'_>, mut job: Fwd<'_>) {
     init_states(s, &mut job, false);
     let rb = s.rec_bias();
     let mut q = vec![0.0f32; job.rows * gu];
-    let (mut z, mut rg, mut hh, mut h) = (vec![0.0f32; u], vec![0.0f32; u], vec![0.0f32; u], vec![0.0f32; u]);
+    let (mut z, mut rg, mut h) = (vec![0.0f32; u], vec![0.0f32; u], vec![0.0f32; u]);
     for k in 0..s.t {
         let t = s.time_at(k);
+        input_product(s, &mut job, t);
         // q = h₋·U, all three gates
-        let rs = (s.t * w) as isize;
         // SAFETY: rows × u at (·, t, gu) of the block's workspace, rk [u, gu], q [rows, gu].
-        unsafe {
-            sgemm_raw(job.rows, gu, u, q.as_mut_ptr(), gu as isize, false, job.ws.as_ptr().add(t * w + gu), rs, 1, s.rk.as_ptr(), gu as isize, 1, false)
-        };
+        unsafe { small_gemm(job.rows, gu, u, q.as_mut_ptr(), gu, false, job.ws.as_ptr().add(t * w + gu), s.t * w, 1, s.rk.as_ptr(), gu) };
         for r in 0..job.rows {
             let qr = &mut q[r * gu..(r + 1) * gu];
             if let Some(rb) = rb {
                 qr.iter_mut().zip(rb).for_each(|(q, b)| *q += b);
             }
             let cur = &mut job.ws[(r * s.t + t) * w..][..w];
+            // z, r: x·W + b + (h₋·U + rb); the workspace keeps qh = h₋·Uh + rbh
             cur[..2 * u].iter_mut().zip(&qr[..2 * u]).for_each(|(x, q)| *x += q);
             cur[aux..aux + u].copy_from_slice(&qr[2 * u..]);
             s.ract.apply(&cur[..u], &mut z);
             s.ract.apply(&cur[u..2 * u], &mut rg);
-            let (head, qh) = cur.split_at_mut(aux);
-            for ((x, &r), &qh) in head[2 * u..gu].iter_mut().zip(&rg).zip(&qh[..u]) {
+            // hh's pre-activation: x·Wh + bh + r·qh
+            let (head, rest) = cur.split_at_mut(aux);
+            let (qh, hh) = rest.split_at_mut(u);
+            for ((x, &r), &qh) in head[2 * u..gu].iter_mut().zip(&rg).zip(&*qh) {
                 *x += r * qh;
             }
             let hp = &head[gu..gu + u];
             if s.keep(job.r0 + r, t) {
-                s.act.apply(&head[2 * u..gu], &mut hh);
-                for (((h, &z), &hp), &hh) in h.iter_mut().zip(&z).zip(hp).zip(&hh) {
-                    *h = z * hp + (1.0 - z) * hh;
-                }
+                s.act.apply(&head[2 * u..gu], hh);
+                zip3(&mut h, &z, hp, hh, |z, hp, hh| z * hp + (1.0 - z) * hh);
             } else {
                 h.copy_from_slice(hp);
             }
@@ -654,22 +786,34 @@ struct Back<'a> {
     dy: Cow<'a, [f32]>,
     dh_t: Cow<'a, [f32]>,
     dc_t: Cow<'a, [f32]>,
+    h_t: Cow<'a, [f32]>,
     c_t: Cow<'a, [f32]>,
     ws: Cow<'a, [f32]>,
+    /// The recurrent kernel transposed, `[gu, u]`.
+    rkt: Vec<f32>,
+    /// The kernel transposed, `[gu, f]` (only when the input's gradient is wanted).
+    kt: Vec<f32>,
+}
+
+/// One block's sums of the weight gradients (empty: not wanted).
+struct Partial {
+    dk: Vec<f32>,
+    drk: Vec<f32>,
+    db: Vec<f32>,
+    /// GRU `resetAfter`: the recurrent bias's.
+    drb: Vec<f32>,
 }
 
 /// One block of batch rows in the backward pass.
 struct Bwd<'b> {
     r0: usize,
     rows: usize,
-    /// Gradient of the gates' pre-activations `[rows, time, gu]` (GRU `resetAfter`: of the
-    /// x-projection).
-    dz: &'b mut [f32],
-    /// GRU `resetAfter`: gradient of `h₋·U + rb`, `[rows, time, gu]`.
-    dq: &'b mut [f32],
-    /// The gradient reaching `h0` (and `c0`), `[rows, u]`.
+    /// The running gradient w.r.t. `h` (and `c`), `[rows, u]`; at the end, `h0`'s (and `c0`'s).
     dh: &'b mut [f32],
     dc: &'b mut [f32],
+    /// The input's gradient, `[rows, time, f]` (empty: not wanted).
+    dx: &'b mut [f32],
+    part: &'b mut Partial,
 }
 
 /// Inputs of a gradient kernel: `dy, dhT, (dcT,)` then the forward inputs, then the forward
@@ -695,7 +839,9 @@ fn backward(cell: Cell, inputs: &[Tensor], attrs: &Attrs) -> Result<Vec<Tensor>>
     let y_shape: Vec<usize> = if s.seq { vec![b, t, u] } else { vec![b, u] };
     expect(&inputs[0], "dy", &y_shape)?;
     expect(&inputs[1], "dhT", &[b, u])?;
-    if cell == Cell::Lstm {
+    expect(&outs[1], "hT", &[b, u])?;
+    let lstm = cell == Cell::Lstm;
+    if lstm {
         expect(&inputs[2], "dcT", &[b, u])?;
         expect(&outs[2], "cT", &[b, u])?;
     }
@@ -705,31 +851,37 @@ fn backward(cell: Cell, inputs: &[Tensor], attrs: &Attrs) -> Result<Vec<Tensor>>
         Some(serde_json::Value::Array(v)) if v.len() == s.n_inputs => v.iter().map(|x| x.as_bool().unwrap_or(true)).collect(),
         _ => return Err(Error::arg(op, format!("attribute 'needs' must be a list of {} booleans", s.n_inputs))),
     };
-    let lstm = cell == Cell::Lstm;
+    let need_bias = s.bias_at.is_some_and(|i| needs[i]);
+    let ra = s.reset_after;
     let g = Back {
         dy: inputs[0].as_f32(),
         dh_t: inputs[1].as_f32(),
         dc_t: if lstm { inputs[2].as_f32() } else { Cow::Borrowed(&[][..]) },
+        h_t: outs[1].as_f32(),
         c_t: if lstm { outs[2].as_f32() } else { Cow::Borrowed(&[][..]) },
         ws: ws_t.as_f32(),
+        rkt: transpose(&s.rk, u, gu),
+        kt: if needs[0] { transpose(&s.kernel, f, gu) } else { Vec::new() },
         s,
     };
     let s = &g.s;
-    let ra = s.reset_after;
-    let mut dz = vec![0.0f32; b * t * gu];
-    let mut dq = vec![0.0f32; if ra { b * t * gu } else { 0 }];
     let mut dh0 = vec![0.0f32; b * u];
     let mut dc0 = vec![0.0f32; if lstm { b * u } else { 0 }];
-    if b > 0 && t > 0 {
-        let rows = s.block_rows();
-        let n = b.div_ceil(rows);
-        let jobs: Vec<Bwd> = pieces(&mut dz, rows * t * gu, n)
+    let mut dx = vec![0.0f32; if needs[0] { b * t * f } else { 0 }];
+    let rows = s.block_rows();
+    let n = if b > 0 && t > 0 { b.div_ceil(rows) } else { 0 };
+    let sized = |want: bool, len: usize| if want { vec![0.0f32; len] } else { Vec::new() };
+    let mut parts: Vec<Partial> = (0..n)
+        .map(|_| Partial { dk: sized(needs[1], f * gu), drk: sized(needs[2], u * gu), db: sized(need_bias, gu), drb: sized(need_bias && ra, gu) })
+        .collect();
+    if n > 0 {
+        let jobs: Vec<Bwd> = pieces(&mut dh0, rows * u, n)
             .into_iter()
-            .zip(pieces(&mut dq, rows * t * gu, n))
-            .zip(pieces(&mut dh0, rows * u, n))
             .zip(pieces(&mut dc0, rows * u, n))
+            .zip(pieces(&mut dx, rows * t * f, n))
+            .zip(parts.iter_mut())
             .enumerate()
-            .map(|(i, (((dz, dq), dh), dc))| Bwd { r0: i * rows, rows: rows.min(b - i * rows), dz, dq, dh, dc })
+            .map(|(i, (((dh, dc), dx), part))| Bwd { r0: i * rows, rows: rows.min(b - i * rows), dh, dc, dx, part })
             .collect();
         run_jobs(jobs, |job| match cell {
             Cell::SimpleRnn => simple_bwd(&g, job),
@@ -737,39 +889,32 @@ fn backward(cell: Cell, inputs: &[Tensor], attrs: &Attrs) -> Result<Vec<Tensor>>
             Cell::Gru if ra => gru_ra_bwd(&g, job),
             Cell::Gru => gru_bwd(&g, job),
         });
+    } else {
+        // No steps: the states' gradients pass straight through.
+        dh0.copy_from_slice(&g.dh_t);
+        if !s.seq {
+            dh0.iter_mut().zip(g.dy.iter()).for_each(|(d, y)| *d += y);
+        }
+        if lstm {
+            dc0.copy_from_slice(&g.dc_t);
+        }
     }
-    // The gradient flowing into the recurrent product (equal to dz except for resetAfter).
-    let drec: &[f32] = if ra { &dq } else { &dz };
-    let bt = b * t;
+    let sum = |pick: fn(&Partial) -> &Vec<f32>, len: usize| -> Vec<f32> {
+        let mut acc = vec![0.0f32; len];
+        for p in &parts {
+            acc.iter_mut().zip(pick(p)).for_each(|(a, x)| *a += x);
+        }
+        acc
+    };
     let mut grads = Vec::new();
     if needs[0] {
-        let mut dx = vec![0.0f32; bt * f];
-        // SAFETY: dz [bt, gu] times kernelᵀ (kernel [f, gu]) into dx [bt, f].
-        unsafe { sgemm_raw(bt, f, gu, dx.as_mut_ptr(), f as isize, false, dz.as_ptr(), gu as isize, 1, s.kernel.as_ptr(), 1, gu as isize, true) };
         grads.push(Tensor::f32(vec![b, t, f], dx));
     }
     if needs[1] {
-        let mut dk = vec![0.0f32; f * gu];
-        // SAFETY: xᵀ (x [bt, f]) times dz [bt, gu] into dk [f, gu].
-        unsafe { sgemm_raw(f, gu, bt, dk.as_mut_ptr(), gu as isize, false, s.x.as_ptr(), 1, f as isize, dz.as_ptr(), gu as isize, 1, true) };
-        grads.push(Tensor::f32(vec![f, gu], dk));
+        grads.push(Tensor::f32(vec![f, gu], sum(|p| &p.dk, f * gu)));
     }
     if needs[2] {
-        let mut drk = vec![0.0f32; u * gu];
-        let ws = g.ws.as_ptr();
-        if cell == Cell::Gru && !ra {
-            // z, r columns from h₋; h columns from r·h₋ (the workspace's extra block).
-            // SAFETY: h₋ᵀ / (r·h₋)ᵀ are u × bt at column gu / 4u of the [bt, w] workspace
-            // (row stride w); dz [bt, gu]; drk [u, gu] written in two disjoint column ranges.
-            unsafe {
-                sgemm_raw(u, 2 * u, bt, drk.as_mut_ptr(), gu as isize, false, ws.add(gu), 1, w as isize, dz.as_ptr(), gu as isize, 1, true);
-                sgemm_raw(u, u, bt, drk.as_mut_ptr().add(2 * u), gu as isize, false, ws.add(4 * u), 1, w as isize, dz.as_ptr().add(2 * u), gu as isize, 1, true);
-            }
-        } else {
-            // SAFETY: h₋ᵀ is u × bt at column gu of the workspace; drec [bt, gu]; drk [u, gu].
-            unsafe { sgemm_raw(u, gu, bt, drk.as_mut_ptr(), gu as isize, false, ws.add(gu), 1, w as isize, drec.as_ptr(), gu as isize, 1, true) };
-        }
-        grads.push(Tensor::f32(vec![u, gu], drk));
+        grads.push(Tensor::f32(vec![u, gu], sum(|p| &p.drk, u * gu)));
     }
     if needs[3] {
         grads.push(Tensor::f32(vec![b, u], dh0));
@@ -777,27 +922,27 @@ fn backward(cell: Cell, inputs: &[Tensor], attrs: &Attrs) -> Result<Vec<Tensor>>
     if lstm && needs[4] {
         grads.push(Tensor::f32(vec![b, u], dc0));
     }
-    if let Some(i) = s.bias_at {
-        if needs[i] {
-            let mut db = column_sums(&dz, gu);
-            if ra {
-                db.extend(column_sums(&dq, gu));
-                grads.push(Tensor::f32(vec![2, gu], db));
-            } else {
-                grads.push(Tensor::f32(vec![gu], db));
-            }
+    if need_bias {
+        let mut db = sum(|p| &p.db, gu);
+        if ra {
+            db.extend(sum(|p| &p.drb, gu));
+            grads.push(Tensor::f32(vec![2, gu], db));
+        } else {
+            grads.push(Tensor::f32(vec![gu], db));
         }
     }
     Ok(grads)
 }
 
-/// Sums of the columns of a row-major `[rows, n]` matrix.
-fn column_sums(v: &[f32], n: usize) -> Vec<f32> {
-    let mut acc = vec![0.0f32; n];
-    for row in v.chunks(n) {
-        acc.iter_mut().zip(row).for_each(|(a, x)| *a += x);
+/// The transpose of a row-major `[rows, cols]` matrix.
+fn transpose(v: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; rows * cols];
+    for (i, row) in v.chunks(cols.max(1)).enumerate().take(rows) {
+        for (j, &x) in row.iter().enumerate() {
+            out[j * rows + i] = x;
+        }
     }
-    acc
+    out
 }
 
 isa_dispatch! {
@@ -836,11 +981,13 @@ fn add_step_dy(g: &Back, job: &mut Bwd, k: usize, t: usize) {
     }
 }
 
-/// `dhp[r] ← (held rows: dh[r], else 0) + d[:, t, col..col+kk] · rk[:, rk_col..rk_col+kk]ᵀ`, then
-/// `dh ← dhp`. `d` is `[rows, time, gu]`.
+/// `dhp[r] ← (held rows: dh[r], else 0) + d[:, col..col+kk] · rk[:, rk_col..rk_col+kk]ᵀ`, then
+/// `dh ← dhp`. `d` is the step's `[rows, gu]`. With `preset`, `dhp` already holds the first
+/// term.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn carry_dh(s: &Spec, job: &mut Bwd, dhp: &mut [f32], d: &[f32], t: usize, col: usize, kk: usize, rk_col: usize, preset: bool) {
+fn carry_dh(g: &Back, job: &mut Bwd, dhp: &mut [f32], d: &[f32], t: usize, col: usize, kk: usize, rk_col: usize, preset: bool) {
+    let s = &g.s;
     let (u, gu) = (s.u, s.gu());
     if !preset {
         for r in 0..job.rows {
@@ -852,12 +999,53 @@ fn carry_dh(s: &Spec, job: &mut Bwd, dhp: &mut [f32], d: &[f32], t: usize, col: 
             }
         }
     }
-    // SAFETY: d's rows × kk at (·, t, col) (row stride t·gu), rk [u, gu] read transposed from
-    // column rk_col, dhp [rows, u]; dhp is a separate buffer.
-    unsafe {
-        sgemm_raw(job.rows, u, kk, dhp.as_mut_ptr(), u as isize, true, d.as_ptr().add(t * gu + col), (s.t * gu) as isize, 1, s.rk.as_ptr().add(rk_col), 1, gu as isize, false)
-    };
+    // SAFETY: d is [rows, gu] (read from column col), rows rk_col..rk_col+kk of rkt [gu, u],
+    // dhp [rows, u]; dhp is a separate buffer.
+    unsafe { small_gemm(job.rows, u, kk, dhp.as_mut_ptr(), u, true, d.as_ptr().add(col), gu, 1, g.rkt.as_ptr().add(rk_col * u), u) };
     job.dh.copy_from_slice(dhp);
+}
+
+/// Adds step `t`'s share of the weight gradients to the block's sums and writes its input
+/// gradient. `dz` is the gradient of the input side of the gates' pre-activations and `drec`
+/// of the recurrent side (the same but for GRU with `resetAfter`), each `[rows, gu]`.
+#[inline(always)]
+fn step_weight_grads(g: &Back, job: &mut Bwd, t: usize, dz: &[f32], drec: &[f32]) {
+    let s = &g.s;
+    let (f, u, w, gu, rows) = (s.f, s.u, s.w(), s.gu(), job.rows);
+    let x = &s.x[(job.r0 * s.t + t) * f..];
+    let ws = &g.ws[(job.r0 * s.t + t) * w..];
+    let part = &mut *job.part;
+    // SAFETY: x's block rows at step t are rows × f (row stride t·f), read transposed; the
+    // workspace's are rows × w (row stride t·w), read transposed from column gu (h₋) or 4u
+    // (GRU: r·h₋); dz and drec are [rows, gu]; dk [f, gu], drk [u, gu], kt [gu, f]; the
+    // block's dx is rows × f at (·, t) with row stride t·f. Destinations are separate buffers.
+    unsafe {
+        if !part.dk.is_empty() {
+            small_gemm(f, gu, rows, part.dk.as_mut_ptr(), gu, true, x.as_ptr(), 1, s.t * f, dz.as_ptr(), gu);
+        }
+        if !part.drk.is_empty() {
+            let (h, drk) = (ws.as_ptr(), part.drk.as_mut_ptr());
+            if s.cell == Cell::Gru && !s.reset_after {
+                small_gemm(u, 2 * u, rows, drk, gu, true, h.add(gu), 1, s.t * w, drec.as_ptr(), gu);
+                small_gemm(u, u, rows, drk.add(2 * u), gu, true, h.add(4 * u), 1, s.t * w, drec.as_ptr().add(2 * u), gu);
+            } else {
+                small_gemm(u, gu, rows, drk, gu, true, h.add(gu), 1, s.t * w, drec.as_ptr(), gu);
+            }
+        }
+        if !job.dx.is_empty() {
+            small_gemm(rows, f, gu, job.dx.as_mut_ptr().add(t * f), s.t * f, false, dz.as_ptr(), gu, 1, g.kt.as_ptr(), f);
+        }
+    }
+    if !part.db.is_empty() {
+        for row in dz.chunks(gu) {
+            part.db.iter_mut().zip(row).for_each(|(a, x)| *a += x);
+        }
+    }
+    if !part.drb.is_empty() {
+        for row in drec.chunks(gu) {
+            part.drb.iter_mut().zip(row).for_each(|(a, x)| *a += x);
+        }
+    }
 }
 
 #[inline(always)]
@@ -866,25 +1054,25 @@ fn simple_bwd_body(g: &Back<'_>, mut job: Bwd<'_>) {
     let (u, w) = (s.u, s.w());
     init_grads(g, &mut job);
     let ws = &g.ws[job.r0 * s.t * w..(job.r0 + job.rows) * s.t * w];
-    let mut h = vec![0.0f32; u];
-    let mut dhp = vec![0.0f32; job.rows * u];
+    let h_t = &g.h_t[job.r0 * u..(job.r0 + job.rows) * u];
+    let (mut dzs, mut dhp) = (vec![0.0f32; job.rows * u], vec![0.0f32; job.rows * u]);
     for k in (0..s.t).rev() {
         let t = s.time_at(k);
         add_step_dy(g, &mut job, k, t);
         for r in 0..job.rows {
-            let dz = &mut job.dz[(r * s.t + t) * u..][..u];
+            let dz = &mut dzs[r * u..(r + 1) * u];
             if !s.keep(job.r0 + r, t) {
                 dz.fill(0.0);
                 continue;
             }
             let z = &ws[(r * s.t + t) * w..][..u];
-            s.act.apply(z, &mut h);
+            // act(z): the step's output, which the next step kept as its h₋
+            let h = if k + 1 < s.t { &ws[(r * s.t + s.time_at(k + 1)) * w + u..][..u] } else { &h_t[r * u..(r + 1) * u] };
             dz.copy_from_slice(&job.dh[r * u..(r + 1) * u]);
-            s.act.grad(dz, z, &h);
+            s.act.grad(dz, z, h);
         }
-        let dz = std::mem::take(&mut job.dz);
-        carry_dh(s, &mut job, &mut dhp, dz, t, 0, u, 0, false);
-        job.dz = dz;
+        carry_dh(g, &mut job, &mut dhp, &dzs, t, 0, u, 0, false);
+        step_weight_grads(g, &mut job, t, &dzs, &dzs);
     }
 }
 
@@ -897,13 +1085,13 @@ fn lstm_bwd_body(g: &Back<'_>, mut job: Bwd<'_>) {
     let ws = &g.ws[job.r0 * s.t * w..(job.r0 + job.rows) * s.t * w];
     let c_t = &g.c_t[job.r0 * u..(job.r0 + job.rows) * u];
     let mut a = vec![0.0f32; gu];
-    let (mut tc, mut dtc) = (vec![0.0f32; u], vec![0.0f32; u]);
-    let mut dhp = vec![0.0f32; job.rows * u];
+    let (mut dtc, mut dsum) = (vec![0.0f32; u], vec![0.0f32; u]);
+    let (mut dzs, mut dhp) = (vec![0.0f32; job.rows * gu], vec![0.0f32; job.rows * u]);
     for k in (0..s.t).rev() {
         let t = s.time_at(k);
         add_step_dy(g, &mut job, k, t);
         for r in 0..job.rows {
-            let dz = &mut job.dz[(r * s.t + t) * gu..][..gu];
+            let dz = &mut dzs[r * gu..(r + 1) * gu];
             if !s.keep(job.r0 + r, t) {
                 dz.fill(0.0);
                 continue;
@@ -911,41 +1099,35 @@ fn lstm_bwd_body(g: &Back<'_>, mut job: Bwd<'_>) {
             let cur = &ws[(r * s.t + t) * w..][..w];
             let z = &cur[..gu];
             let cp = &cur[gu + u..gu + 2 * u];
+            let (ag, tc) = (&cur[6 * u..7 * u], &cur[7 * u..8 * u]);
             let c = if k + 1 < s.t { &ws[(r * s.t + s.time_at(k + 1)) * w + gu + u..][..u] } else { &c_t[r * u..(r + 1) * u] };
             s.ract.apply(&z[..2 * u], &mut a[..2 * u]);
-            s.act.apply(&z[2 * u..3 * u], &mut a[2 * u..3 * u]);
             s.ract.apply(&z[3 * u..], &mut a[3 * u..]);
-            s.act.apply(c, &mut tc);
             let dh = &job.dh[r * u..(r + 1) * u];
             let dc = &mut job.dc[r * u..(r + 1) * u];
             let (ai, rest) = a.split_at(u);
             let (af, rest) = rest.split_at(u);
-            let (ag, ao) = rest.split_at(u);
+            let ao = &rest[u..];
             // h = o·act(c)
-            for ((d, &dh), &o) in dtc.iter_mut().zip(dh).zip(ao) {
-                *d = dh * o;
-            }
-            s.act.grad(&mut dtc, c, &tc);
+            zip2(&mut dtc, dh, ao, |dh, o| dh * o);
+            s.act.grad(&mut dtc, c, tc);
             let (dzi, rest) = dz.split_at_mut(u);
             let (dzf, rest) = rest.split_at_mut(u);
             let (dzg, dzo) = rest.split_at_mut(u);
             // c = f·c₋ + i·g
-            for j in 0..u {
-                let d = dc[j] + dtc[j];
-                dzi[j] = d * ag[j];
-                dzg[j] = d * ai[j];
-                dzf[j] = d * cp[j];
-                dzo[j] = dh[j] * tc[j];
-                dc[j] = d * af[j];
-            }
+            zip2(&mut dsum, dc, &dtc, |a, b| a + b);
+            zip2(dzi, &dsum, ag, |d, g| d * g);
+            zip2(dzg, &dsum, ai, |d, i| d * i);
+            zip2(dzf, &dsum, cp, |d, c| d * c);
+            zip2(dzo, dh, tc, |d, t| d * t);
+            zip2(dc, &dsum, af, |d, f| d * f);
             s.ract.grad(dzi, &z[..u], ai);
             s.ract.grad(dzf, &z[u..2 * u], af);
             s.act.grad(dzg, &z[2 * u..3 * u], ag);
             s.ract.grad(dzo, &z[3 * u..], ao);
         }
-        let dz = std::mem::take(&mut job.dz);
-        carry_dh(s, &mut job, &mut dhp, dz, t, 0, gu, 0, false);
-        job.dz = dz;
+        carry_dh(g, &mut job, &mut dhp, &dzs, t, 0, gu, 0, false);
+        step_weight_grads(g, &mut job, t, &dzs, &dzs);
     }
 }
 
@@ -958,14 +1140,14 @@ fn gru_bwd_body(g: &Back<'_>, mut job: Bwd<'_>) {
     let ws = &g.ws[job.r0 * s.t * w..(job.r0 + job.rows) * s.t * w];
     let rows = job.rows;
     let (mut zs, mut rs) = (vec![0.0f32; rows * u], vec![0.0f32; rows * u]);
-    let mut hh = vec![0.0f32; u];
     let (mut drh, mut dhp) = (vec![0.0f32; rows * u], vec![0.0f32; rows * u]);
+    let mut dzs = vec![0.0f32; rows * gu];
     for k in (0..s.t).rev() {
         let t = s.time_at(k);
         add_step_dy(g, &mut job, k, t);
         // h = z·h₋ + (1 − z)·hh
         for r in 0..rows {
-            let dz = &mut job.dz[(r * s.t + t) * gu..][..gu];
+            let dz = &mut dzs[r * gu..(r + 1) * gu];
             let dh = &job.dh[r * u..(r + 1) * u];
             let dhp = &mut dhp[r * u..(r + 1) * u];
             if !s.keep(job.r0 + r, t) {
@@ -976,24 +1158,20 @@ fn gru_bwd_body(g: &Back<'_>, mut job: Bwd<'_>) {
             let cur = &ws[(r * s.t + t) * w..][..w];
             let hp = &cur[gu..gu + u];
             let z = &mut zs[r * u..(r + 1) * u];
+            let hh = &cur[5 * u..6 * u];
             s.ract.apply(&cur[..u], z);
             s.ract.apply(&cur[u..2 * u], &mut rs[r * u..(r + 1) * u]);
-            s.act.apply(&cur[2 * u..gu], &mut hh);
             let (dzz, rest) = dz.split_at_mut(u);
             let dzh = &mut rest[u..];
-            for j in 0..u {
-                dzz[j] = dh[j] * (hp[j] - hh[j]);
-                dzh[j] = dh[j] * (1.0 - z[j]);
-                dhp[j] = dh[j] * z[j];
-            }
+            zip3(dzz, dh, hp, hh, |d, h, hh| d * (h - hh));
+            zip2(dzh, dh, z, |d, z| d * (1.0 - z));
+            zip2(dhp, dh, z, |d, z| d * z);
             s.ract.grad(dzz, &cur[..u], z);
-            s.act.grad(dzh, &cur[2 * u..gu], &hh);
+            s.act.grad(dzh, &cur[2 * u..gu], hh);
         }
         // d(r·h₋) = dz_h · U[:, h]ᵀ
-        // SAFETY: dz rows × u at (·, t, 2u), rk [u, gu] read transposed from column 2u, drh [rows, u].
-        unsafe {
-            sgemm_raw(rows, u, u, drh.as_mut_ptr(), u as isize, false, job.dz.as_ptr().add(t * gu + 2 * u), (s.t * gu) as isize, 1, s.rk.as_ptr().add(2 * u), 1, gu as isize, false)
-        };
+        // SAFETY: dzs [rows, gu] read from column 2u, rows 2u..3u of rkt [gu, u], drh [rows, u].
+        unsafe { small_gemm(rows, u, u, drh.as_mut_ptr(), u, false, dzs.as_ptr().add(2 * u), gu, 1, g.rkt.as_ptr().add(2 * u * u), u) };
         for r in 0..rows {
             if !s.keep(job.r0 + r, t) {
                 continue;
@@ -1002,17 +1180,16 @@ fn gru_bwd_body(g: &Back<'_>, mut job: Bwd<'_>) {
             let hp = &cur[gu..gu + u];
             let rg = &rs[r * u..(r + 1) * u];
             let drh = &drh[r * u..(r + 1) * u];
-            let dzr = &mut job.dz[(r * s.t + t) * gu + u..][..u];
+            let dzr = &mut dzs[r * gu + u..][..u];
             let dhp = &mut dhp[r * u..(r + 1) * u];
-            for j in 0..u {
-                dzr[j] = drh[j] * hp[j];
-                dhp[j] += drh[j] * rg[j];
+            zip2(dzr, drh, hp, |d, h| d * h);
+            for ((o, &d), &r) in dhp.iter_mut().zip(drh).zip(rg) {
+                *o += d * r;
             }
             s.ract.grad(dzr, &cur[u..2 * u], rg);
         }
-        let dz = std::mem::take(&mut job.dz);
-        carry_dh(s, &mut job, &mut dhp, dz, t, 0, 2 * u, 0, true);
-        job.dz = dz;
+        carry_dh(g, &mut job, &mut dhp, &dzs, t, 0, 2 * u, 0, true);
+        step_weight_grads(g, &mut job, t, &dzs, &dzs);
     }
 }
 
@@ -1023,49 +1200,43 @@ fn gru_ra_bwd_body(g: &Back<'_>, mut job: Bwd<'_>) {
     let (gu, aux) = (3 * u, 4 * u);
     init_grads(g, &mut job);
     let ws = &g.ws[job.r0 * s.t * w..(job.r0 + job.rows) * s.t * w];
-    let (mut z, mut rg, mut hh) = (vec![0.0f32; u], vec![0.0f32; u], vec![0.0f32; u]);
+    let (mut z, mut rg) = (vec![0.0f32; u], vec![0.0f32; u]);
     let mut dhp = vec![0.0f32; job.rows * u];
+    let (mut dzs, mut dqs) = (vec![0.0f32; job.rows * gu], vec![0.0f32; job.rows * gu]);
     for k in (0..s.t).rev() {
         let t = s.time_at(k);
         add_step_dy(g, &mut job, k, t);
         for r in 0..job.rows {
-            let at = (r * s.t + t) * gu;
             let dh = &job.dh[r * u..(r + 1) * u];
             let dhp = &mut dhp[r * u..(r + 1) * u];
+            let dz = &mut dzs[r * gu..(r + 1) * gu];
+            let dq = &mut dqs[r * gu..(r + 1) * gu];
             if !s.keep(job.r0 + r, t) {
-                job.dz[at..at + gu].fill(0.0);
-                job.dq[at..at + gu].fill(0.0);
+                dz.fill(0.0);
+                dq.fill(0.0);
                 dhp.copy_from_slice(dh);
                 continue;
             }
             let cur = &ws[(r * s.t + t) * w..][..w];
             let hp = &cur[gu..gu + u];
-            let qh = &cur[aux..aux + u];
+            let (qh, hh) = (&cur[aux..aux + u], &cur[aux + u..aux + 2 * u]);
             s.ract.apply(&cur[..u], &mut z);
             s.ract.apply(&cur[u..2 * u], &mut rg);
-            s.act.apply(&cur[2 * u..gu], &mut hh);
-            let dz = &mut job.dz[at..at + gu];
-            let dq = &mut job.dq[at..at + gu];
             let (dzz, rest) = dz.split_at_mut(u);
             let (dzr, dzh) = rest.split_at_mut(u);
-            for j in 0..u {
-                dzz[j] = dh[j] * (hp[j] - hh[j]);
-                dzh[j] = dh[j] * (1.0 - z[j]);
-                dhp[j] = dh[j] * z[j];
-            }
+            zip3(dzz, dh, hp, hh, |d, h, hh| d * (h - hh));
+            zip2(dzh, dh, &z, |d, z| d * (1.0 - z));
+            zip2(dhp, dh, &z, |d, z| d * z);
             s.ract.grad(dzz, &cur[..u], &z);
-            s.act.grad(dzh, &cur[2 * u..gu], &hh);
+            s.act.grad(dzh, &cur[2 * u..gu], hh);
             // hh's pre-activation = x·Wh + bh + r·qh
-            for j in 0..u {
-                dzr[j] = dzh[j] * qh[j];
-                dq[2 * u + j] = dzh[j] * rg[j];
-            }
+            zip2(dzr, dzh, qh, |d, q| d * q);
+            zip2(&mut dq[2 * u..], dzh, &rg, |d, r| d * r);
             s.ract.grad(dzr, &cur[u..2 * u], &rg);
             dq[..2 * u].copy_from_slice(&dz[..2 * u]);
         }
-        let dq = std::mem::take(&mut job.dq);
-        carry_dh(s, &mut job, &mut dhp, dq, t, 0, gu, 0, true);
-        job.dq = dq;
+        carry_dh(g, &mut job, &mut dhp, &dqs, t, 0, gu, 0, true);
+        step_weight_grads(g, &mut job, t, &dzs, &dqs);
     }
 }
 
@@ -1124,6 +1295,10 @@ pub fn register(r: &mut Registry) {
     r.builtin(Cell::SimpleRnn.kernel(), Cell::SimpleRnn.input_names(), simple_k, Some(simple_grad));
     r.builtin(Cell::Lstm.kernel(), Cell::Lstm.input_names(), lstm_k, Some(lstm_grad));
     r.builtin(Cell::Gru.kernel(), Cell::Gru.input_names(), gru_k, Some(gru_grad));
+    for cell in [Cell::SimpleRnn, Cell::Lstm, Cell::Gru] {
+        // The output, the final states; then the workspace.
+        r.workspace_outputs_after(cell.kernel(), 1 + cell.states());
+    }
     r.builtin(Cell::SimpleRnn.grad_kernel(), &[], simple_grad_k, None);
     r.builtin(Cell::Lstm.grad_kernel(), &[], lstm_grad_k, None);
     r.builtin(Cell::Gru.grad_kernel(), &[], gru_grad_k, None);

@@ -949,6 +949,65 @@ fn fused_kernels_match_the_stepwise_path() {
 }
 
 #[test]
+fn fused_kernels_match_the_stepwise_path_with_wider_layers() {
+    // 20 units: the recurrent products span several 16-wide column blocks and partial ones.
+    let (b, t_, f, u) = (9, 3, 5, 20);
+    let mask = Tensor::bool(vec![b, t_], (0..b * t_).map(|i| (i % 4 != 1) as u8).collect());
+    for (class, extra) in [
+        ("LSTM", json!({"returnSequences": true})),
+        ("GRU", json!({"goBackwards": true})),
+        ("GRU", json!({"resetAfter": true, "returnSequences": true})),
+        ("SimpleRNN", json!({"returnSequences": true})),
+    ] {
+        let mut cfg = json!({"name": "r", "units": u, "returnState": true});
+        for (k, v) in extra.as_object().unwrap() {
+            cfg[k] = v.clone();
+        }
+        let l = make(class, cfg);
+        fill_weights(&*l, &[b, t_, f], 17, 0.4);
+        let x = rand(&[b, t_, f], 5, -1.0, 1.0);
+        let want = recurrent::with_stepwise(|| outputs_and_grads(&*l, std::slice::from_ref(&x), Some(&mask)));
+        let got = rnn::with_block_rows(4, || outputs_and_grads(&*l, std::slice::from_ref(&x), Some(&mask)));
+        for (a, w) in got.0.iter().zip(&want.0) {
+            assert_close(a, w, 1e-5);
+        }
+        for (a, w) in got.1.iter().zip(&want.1) {
+            assert_close(a, w, 1e-4);
+        }
+    }
+}
+
+#[test]
+fn recurrent_products_match_a_plain_loop() {
+    for (m, n, k) in [(1, 1, 1), (7, 16, 3), (13, 150, 9), (6, 64, 64), (32, 256, 64), (32, 64, 256), (5, 17, 0)] {
+        let (lda, ldb, ldc) = (k + 2, n + 3, n + 1);
+        let a = rand(&[m, lda], 1, -1.0, 1.0).to_f32_vec();
+        let b = rand(&[k.max(1), ldb], 2, -1.0, 1.0).to_f32_vec();
+        let c0 = rand(&[m, ldc], 3, -1.0, 1.0).to_f32_vec();
+        for (accumulate, transposed) in [(false, false), (true, false), (true, true)] {
+            let mut c = c0.clone();
+            // `a` as stored, or read as the transpose of a [k, m] matrix (rows m + 1 apart).
+            let at: Vec<f32> = if transposed { (0..k * (m + 1)).map(|i| if i % (m + 1) < m { a[(i % (m + 1)) * lda + i / (m + 1)] } else { f32::NAN }).collect() } else { a.clone() };
+            let (a_rs, a_cs) = if transposed { (1, m + 1) } else { (lda, 1) };
+            // SAFETY: every operand spans the rows × leading dimensions addressed.
+            unsafe { rnn::small_gemm(m, n, k, c.as_mut_ptr(), ldc, accumulate, at.as_ptr(), a_rs, a_cs, b.as_ptr(), ldb) };
+            for i in 0..m {
+                for j in 0..ldc {
+                    let got = c[i * ldc + j];
+                    if j >= n {
+                        assert_eq!(got, c0[i * ldc + j], "m={m} n={n} k={k}: column {j} is outside c");
+                        continue;
+                    }
+                    let dot: f32 = (0..k).map(|p| a[i * lda + p] * b[p * ldb + j]).sum();
+                    let want = if accumulate { c0[i * ldc + j] + dot } else { dot };
+                    assert!((got - want).abs() <= 1e-4 * (1.0 + want.abs()), "m={m} n={n} k={k} acc={accumulate} transposed={transposed} ({i},{j}): {got} vs {want}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn fused_bidirectional_matches_the_stepwise_path() {
     let x = rand(&[3, 5, 2], 4, -1.0, 1.0);
     let mask = Tensor::bool(vec![3, 5], vec![1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1]);
@@ -1093,4 +1152,24 @@ fn gradients_of_gradients_through_recurrent_layers() {
     });
     let e = tape::gradients(&outer, &g, &[x_id], None).unwrap_err().to_string();
     assert!(e.contains("_SimpleRNNSequenceGrad"), "{e}");
+}
+
+/// Throughput of the per-step products at the LSTM(64) sizes. Run with
+/// `cargo test --release -- --ignored --nocapture recurrent_product_speed`.
+#[test]
+#[ignore]
+fn recurrent_product_speed() {
+    for (name, m, n, k, a_rs, a_cs) in [("long k", 6, 64, 4096, 4096, 1), ("h·U", 32, 256, 64, 64, 1), ("dz·Uᵀ", 32, 64, 256, 256, 1), ("hᵀ·dz", 64, 256, 32, 1, 384), ("xᵀ·dz", 16, 256, 32, 1, 512)] {
+        let a = rand(&[(m * a_rs).max(k * a_cs) + m * k], 1, -1.0, 1.0).to_f32_vec();
+        let b = rand(&[k, n], 2, -1.0, 1.0).to_f32_vec();
+        let mut c = vec![0.0f32; m * n];
+        let reps = 20000;
+        let t0 = std::time::Instant::now();
+        for _ in 0..reps {
+            // SAFETY: the operands span what the shapes and strides address.
+            unsafe { rnn::small_gemm(m, n, k, c.as_mut_ptr(), n, true, a.as_ptr(), a_rs, a_cs, b.as_ptr(), n) };
+        }
+        let s = t0.elapsed().as_secs_f64();
+        println!("{name} [{m}x{k}]·[{k}x{n}]: {:.2} µs, {:.1} GFLOP/s", s * 1e6 / reps as f64, 2.0 * (m * n * k * reps) as f64 / s / 1e9);
+    }
 }
