@@ -22,6 +22,8 @@ pub type KernelFn = fn(&[Tensor], &Attrs) -> Result<Vec<Tensor>>;
 /// What a gradient rule sees: the upstream gradients (one per output), the kernel's inputs,
 /// outputs and attributes.
 pub struct GradCtx<'a> {
+    /// One per output; zeros where nothing used an output, or an empty tensor for a workspace
+    /// output (see `Registry::workspace_outputs_after`).
     pub dys: &'a [Tensor],
     pub inputs: &'a [Tensor],
     pub outputs: &'a [Tensor],
@@ -77,6 +79,9 @@ pub struct Registry {
     /// Declared input names of built-in kernels; kept after an unregister so that a JS override
     /// of a built-in kernel still receives named inputs.
     input_names: HashMap<String, &'static [&'static str]>,
+    /// Kernels whose trailing outputs are workspaces for their gradient rule: how many leading
+    /// outputs take gradients.
+    gradient_outputs: HashMap<String, usize>,
 }
 
 impl Registry {
@@ -87,6 +92,12 @@ impl Registry {
         if let Some(g) = g {
             self.gradients.insert(name.to_string(), Gradient::Native(g));
         }
+    }
+    /// Declares that only the first `n` outputs of kernel `name` take gradients: the others are
+    /// workspaces its gradient rule reads, and the rule receives an empty tensor as their
+    /// upstream gradient unless something else gave them one.
+    pub fn workspace_outputs_after(&mut self, name: &str, n: usize) {
+        self.gradient_outputs.insert(name.to_string(), n);
     }
 }
 
@@ -158,6 +169,11 @@ pub fn kernel_names_for_backend(backend: &str) -> Vec<String> {
 
 pub fn is_native_kernel(name: &str) -> bool {
     matches!(read().kernels.get(name), Some(Kernel::Native(_)))
+}
+
+/// How many leading outputs of kernel `name` take gradients, when its others are workspaces.
+pub fn gradient_outputs(name: &str) -> Option<usize> {
+    read().gradient_outputs.get(name).copied()
 }
 
 pub fn get_gradient(name: &str) -> Option<Gradient> {

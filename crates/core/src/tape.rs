@@ -72,11 +72,15 @@ pub fn gradients(tape: &TapeRef, y: &Tensor, xs: &[u64], dy: Option<Tensor>) -> 
         if !node.outputs.iter().any(|o| grads.contains_key(&o.id())) {
             continue;
         }
+        let grad_outputs = registry::gradient_outputs(&node.kernel);
         let dys = node
             .outputs
             .iter()
-            .map(|o| match grads.get(&o.id()) {
+            .enumerate()
+            .map(|(i, o)| match grads.get(&o.id()) {
                 Some(g) => Ok(g.clone()),
+                // A workspace takes no gradient: a placeholder rather than zeros of its size.
+                None if grad_outputs.is_some_and(|n| i >= n) => Ok(Tensor::f32(vec![0], Vec::new())),
                 None => ops::zeros_like(o),
             })
             .collect::<Result<Vec<_>>>()?;

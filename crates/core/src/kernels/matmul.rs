@@ -86,6 +86,70 @@ pub fn sgemm_into(m: usize, n: usize, k: usize, a: &[f32], a_rs: isize, a_cs: is
     }
 }
 
+/// `c = a·b`, or `c += a·b` with `accumulate`, for operands inside larger buffers: every
+/// operand has its own (row, col) strides in elements, except `c`'s columns, which are
+/// contiguous (`c_rs` apart between rows). `parallel` lets the GEMM fan out over the thread pool
+/// (callers already running on it pass `false`).
+///
+/// # Safety
+/// The pointers must be valid for every element the shapes and strides address (`m×k` of `a`,
+/// `k×n` of `b`, `m×n` of `c`), and `c`'s elements must not overlap `a`'s or `b`'s.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sgemm_raw(
+    m: usize,
+    n: usize,
+    k: usize,
+    c: *mut f32,
+    c_rs: isize,
+    accumulate: bool,
+    a: *const f32,
+    a_rs: isize,
+    a_cs: isize,
+    b: *const f32,
+    b_rs: isize,
+    b_cs: isize,
+    parallel: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            for i in 0..m {
+                std::ptr::write_bytes(c.offset(i as isize * c_rs), 0, n);
+            }
+        }
+        return;
+    }
+    let parallel = parallel && m * n * k >= PAR_FLOPS;
+    match gemm_backend() {
+        GemmBackend::Gemm => gemm::gemm(
+            m,
+            n,
+            k,
+            c,
+            1,
+            c_rs,
+            accumulate,
+            a,
+            a_cs,
+            a_rs,
+            b,
+            b_cs,
+            b_rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            if parallel { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None },
+        ),
+        GemmBackend::MatrixMultiply => {
+            matrixmultiply::sgemm(m, k, n, 1.0, a, a_rs, a_cs, b, b_rs, b_cs, if accumulate { 1.0 } else { 0.0 }, c, c_rs, 1)
+        }
+    }
+}
+
 struct MatMulPlan {
     out_shape: Vec<usize>,
     batch: usize,

@@ -15,6 +15,7 @@ pub mod matmul;
 pub mod nn;
 pub mod norm;
 pub mod pool;
+pub mod rnn;
 pub mod reduce;
 pub mod shape;
 pub mod softmax;
@@ -28,6 +29,7 @@ pub fn register_all(r: &mut Registry) {
     shape::register(r);
     index::register(r);
     nn::register(r);
+    rnn::register(r);
     crate::model::fused_loss::register(r);
 }
 

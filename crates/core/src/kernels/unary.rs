@@ -66,10 +66,14 @@ pub fn exp_fast(x: f32) -> f32 {
     // Branch-free (selects only) so that loops over it vectorise; NaN flows through the
     // polynomial and comes out NaN.
     let xc = x.clamp(LO, HI);
-    let n = (xc * LOG2E + ROUND) - ROUND;
+    let shifted = xc * LOG2E + ROUND;
+    let n = shifted - ROUND;
     let r = xc - n * LN2_HI - n * LN2_LO;
     let p = 1.0 + r * (1.0 + r * (0.5 + r * (0.166_666_67 + r * (0.041_666_41 + r * (0.008_333_452 + r * 0.001_388_89)))));
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // n, an integer in [-126, 128], sits in the low mantissa bits of `shifted`: taking it from
+    // there is integer arithmetic, which vectorises (a float-to-int cast does not).
+    let k = (shifted.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
+    let scale = f32::from_bits((k.wrapping_add(127) as u32) << 23);
     let y = p * scale;
     let y = if x > HI { f32::INFINITY } else { y };
     if x < LO { 0.0 } else { y }

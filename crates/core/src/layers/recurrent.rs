@@ -1,8 +1,14 @@
 //! Recurrent layers: `SimpleRNN`, `LSTM`, `GRU`, the generic `RNN` over a `cell` config, and the
 //! cells themselves (`SimpleRNNCell`, `LSTMCell`, `GRUCell`) as one-step layers.
 //!
-//! Everything is computed with ops, so the tape records the whole unrolled pass and gradients
-//! flow through time. A sequence pass projects the inputs of all time steps with ONE matrix
+//! A sequence layer runs as ONE fused kernel (`kernels::rnn`: `_LSTMSequence`, `_GRUSequence`,
+//! `_SimpleRNNSequence`) with a hand-written backpropagation through time, whenever that kernel
+//! computes what the ops would: its activations are ones it supports and no recurrent dropout is
+//! active; and only under a single gradient scope, since its gradient is not differentiable
+//! again (nested scopes — gradients of gradients — take the op-by-op path).
+//!
+//! Otherwise, and for the cells used alone, everything is computed with ops, so the tape
+//! records the whole unrolled pass and gradients flow through time. A sequence pass projects the inputs of all time steps with ONE matrix
 //! product (`x · kernel + bias` over the `[time·batch, inputDim]` rows, batched over the gates)
 //! before the time loop and slices it per step; each step then does one product of the previous
 //! output with the recurrent kernel, also batched over the gates. Gate pre-activations are kept
@@ -23,6 +29,7 @@ use super::{fmt_shape, make_weight, BaseConfig, CallContext, ConfigReader, Layer
 use crate::attrs::Attrs;
 use crate::engine::run_kernel;
 use crate::error::{Error, Result};
+use crate::kernels::rnn;
 use crate::ops;
 use crate::random;
 use crate::registry;
@@ -42,6 +49,24 @@ thread_local! {
 
 fn native(kernel: &str) -> bool {
     !COMPOSITE_ONLY.with(|c| c.get()) && registry::is_native_kernel(kernel)
+}
+
+thread_local! {
+    static STEPWISE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with sequence layers computed step by step (no fused sequence kernel), so that
+/// tests can compare both paths.
+#[cfg(test)]
+pub(crate) fn with_stepwise<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            STEPWISE.with(|c| c.set(self.0));
+        }
+    }
+    let _r = Restore(STEPWISE.with(|c| c.replace(true)));
+    f()
 }
 
 /// Runs `f` with the composed (kernel-free) versions of the helpers below, so that tests can
@@ -170,10 +195,7 @@ fn dropout_mask(shape: &[usize], rate: f64) -> Result<Tensor> {
 /// A `[batch, time]` mask (bool or numeric; `[batch, time, 1]` also) as per-step factors
 /// `(m, 1 − m)`, each `[batch, 1]` float32.
 fn time_step_masks(layer: &str, mask: &Tensor, batch: usize, time: usize) -> Result<Vec<(Tensor, Tensor)>> {
-    let shape = mask.shape();
-    if !(shape == [batch, time] || shape == [batch, time, 1]) {
-        return Err(Error::shape(layer, format!("a mask of shape [{batch},{time}] (the input's batch and time steps)"), tensor::fmt_shape(shape)));
-    }
+    check_mask(layer, mask, batch, time)?;
     let m: Vec<f32> = mask.to_f32_vec().into_iter().map(|v| if v != 0.0 { 1.0 } else { 0.0 }).collect();
     Ok((0..time)
         .map(|ti| {
@@ -182,6 +204,15 @@ fn time_step_masks(layer: &str, mask: &Tensor, batch: usize, time: usize) -> Res
             (Tensor::f32(vec![batch, 1], keep), Tensor::f32(vec![batch, 1], hold))
         })
         .collect())
+}
+
+/// A mask must be `[batch, time]` (or `[batch, time, 1]`).
+fn check_mask(layer: &str, mask: &Tensor, batch: usize, time: usize) -> Result<()> {
+    let shape = mask.shape();
+    if !(shape == [batch, time] || shape == [batch, time, 1]) {
+        return Err(Error::shape(layer, format!("a mask of shape [{batch},{time}] (the input's batch and time steps)"), tensor::fmt_shape(shape)));
+    }
+    Ok(())
 }
 
 fn active_rate(rate: f64) -> bool {
@@ -832,6 +863,12 @@ impl Rnn {
             // One mask per sequence, shared by all time steps (as tfjs's cells keep theirs).
             x = ops::mul(&x, &dropout_mask(&[b, 1, f], cell.dropout)?)?;
         }
+        if let Some(m) = mask {
+            check_mask(name, m, b, t)?;
+        }
+        if let Some(out) = self.run_fused(&x, &states, mask, ctx, chronological)? {
+            return Ok(out);
+        }
         let p = cell.prepare(b, ctx.training)?;
         let (g, u) = (cell.kind.gates(), cell.units);
         // The input projection of every time step at once (time-major rows, so that each
@@ -872,6 +909,56 @@ impl Rnn {
             states[0].clone()
         };
         Ok((output, states))
+    }
+}
+
+impl Rnn {
+    /// The whole sequence in one fused kernel (`kernels::rnn`), when it computes what the
+    /// step-by-step path would: its activations are supported and no recurrent dropout is
+    /// active. `None` otherwise.
+    fn run_fused(&self, x: &Tensor, states: &[Tensor], mask: Option<&Tensor>, ctx: &CallContext, chronological: bool) -> Result<Option<(Tensor, Vec<Tensor>)>> {
+        let cell = &self.cell;
+        let fused = match cell.kind {
+            CellKind::SimpleRnn => rnn::Cell::SimpleRnn,
+            CellKind::Lstm => rnn::Cell::Lstm,
+            CellKind::Gru => rnn::Cell::Gru,
+        };
+        let kernel = fused.kernel();
+        if STEPWISE.with(|c| c.get())
+            || !native(kernel)
+            || (ctx.training && active_rate(cell.recurrent_dropout))
+            || crate::engine::current_tapes().len() > 1
+        {
+            return Ok(None);
+        }
+        if rnn::Act::parse(cell.activation.name()).is_none() || rnn::Act::parse(cell.recurrent_activation.name()).is_none() {
+            return Ok(None);
+        }
+        let w = cell.weights();
+        if w.len() < 2 {
+            return Err(Error::arg(&cell.base.name, "the layer has no weights (it was not built)"));
+        }
+        let mut inputs = vec![x.clone(), w[0].var.read(), w[1].var.read()];
+        inputs.extend(states.iter().cloned());
+        if let Some(bias) = w.get(2) {
+            inputs.push(bias.var.read());
+        }
+        if let Some(m) = mask {
+            inputs.push(m.clone());
+        }
+        let attrs = Attrs::new()
+            .with("activation", cell.activation.name())
+            .with("recurrentActivation", cell.recurrent_activation.name())
+            .with("goBackwards", self.go_backwards)
+            .with("returnSequences", self.return_sequences)
+            .with("chronological", chronological)
+            .with("resetAfter", cell.reset_after)
+            .with("hasBias", w.len() > 2)
+            .with("hasMask", mask.is_some());
+        let mut out = run_kernel(kernel, &inputs, &attrs)?;
+        out.pop(); // the workspace the gradient reads
+        let output = out.remove(0);
+        Ok(Some((output, out)))
     }
 }
 

@@ -3,6 +3,7 @@
 //! shapes and config errors.
 
 use super::recurrent::{self, with_composite_ops};
+use crate::kernels::rnn;
 use super::{from_config, CallContext, Layer, LayerRef, Shape};
 use crate::engine;
 use crate::ops;
@@ -804,7 +805,7 @@ fn lstm_training_step_speed() {
         tape::gradients(&tp, &y, &ids, None).unwrap()
     };
     step();
-    let n = 10;
+    let n = 100;
     let t0 = std::time::Instant::now();
     for _ in 0..n {
         step();
@@ -875,4 +876,300 @@ fn masks_through_bidirectional_embedding_and_merges() {
     assert!(dense.compute_mask(std::slice::from_ref(&x), &[Some(mask.clone())]).unwrap().is_none());
     let drop = make("Dropout", json!({"name": "dr", "rate": 0.5}));
     assert!(drop.compute_mask(std::slice::from_ref(&x), &[Some(mask.clone())]).unwrap().is_some());
+}
+
+// ---- fused sequence kernels ------------------------------------------------------------------
+
+/// All outputs of `l` on `xs` (input and initial states) and the gradients of a weighted sum of
+/// them w.r.t. every input and weight.
+fn outputs_and_grads(l: &dyn Layer, xs: &[Tensor], mask: Option<&Tensor>) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let xs: Vec<Tensor> = xs.iter().map(Tensor::with_new_id).collect();
+    let tp = tape::new_tape();
+    let (ys, loss) = engine::with_tape(&tp, || {
+        let ys = l.call_masked(&xs, &[mask.cloned()], &INFER).unwrap();
+        let mut total = Tensor::scalar(0.0);
+        for (i, y) in ys.iter().enumerate() {
+            let w = rand(y.shape(), 40 + i as u64, 0.5, 1.5);
+            let s = ops::sum(&ops::mul(y, &w).unwrap(), &(0..y.rank()).collect::<Vec<_>>(), false).unwrap();
+            total = ops::add(&total, &s).unwrap();
+        }
+        (ys, total)
+    });
+    let mut ids: Vec<u64> = xs.iter().map(Tensor::id).collect();
+    ids.extend(l.weights().iter().map(|w| w.var.id()));
+    let grads = tape::gradients(&tp, &loss, &ids, None).unwrap();
+    (
+        ys.iter().map(Tensor::to_f32_vec).collect(),
+        grads.into_iter().enumerate().map(|(i, g)| g.unwrap_or_else(|| panic!("no gradient for source {i}")).to_f32_vec()).collect(),
+    )
+}
+
+#[test]
+fn fused_kernels_match_the_stepwise_path() {
+    let (b, t_, f, u) = (5, 4, 3, 4);
+    // Row 1 skips its first steps, row 3 every step, row 4 the middle one.
+    let mask = Tensor::bool(vec![b, t_], vec![1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 1, 1]);
+    let cases = [
+        ("LSTM", json!({}), false),
+        ("LSTM", json!({"recurrentActivation": "sigmoid", "activation": "relu", "returnSequences": true, "goBackwards": true}), false),
+        ("LSTM", json!({"useBias": false, "returnSequences": true, "goBackwards": true}), true),
+        ("LSTM", json!({"returnSequences": true, "unitForgetBias": true}), true),
+        ("GRU", json!({}), false),
+        ("GRU", json!({"activation": "linear", "recurrentActivation": "sigmoid", "returnSequences": true}), true),
+        ("GRU", json!({"resetAfter": true, "returnSequences": true}), false),
+        ("GRU", json!({"resetAfter": true, "useBias": false, "goBackwards": true}), true),
+        ("GRU", json!({"resetAfter": true, "recurrentActivation": "sigmoid", "returnSequences": true, "goBackwards": true}), true),
+        ("SimpleRNN", json!({}), false),
+        ("SimpleRNN", json!({"activation": "relu", "returnSequences": true, "goBackwards": true}), true),
+        ("SimpleRNN", json!({"activation": "sigmoid", "useBias": false}), true),
+    ];
+    for (class, extra, masked) in cases {
+        let mut cfg = json!({"name": "r", "units": u, "returnState": true});
+        for (k, v) in extra.as_object().unwrap() {
+            cfg[k] = v.clone();
+        }
+        let l = make(class, cfg);
+        fill_weights(&*l, &[b, t_, f], 13, 0.8);
+        let states = if class == "LSTM" { 2 } else { 1 };
+        let mut xs = vec![rand(&[b, t_, f], 2, -1.5, 1.5)];
+        xs.extend((0..states).map(|i| rand(&[b, u], 30 + i as u64, -0.8, 0.8)));
+        let mask = masked.then_some(&mask);
+        let (want_y, want_g) = recurrent::with_stepwise(|| outputs_and_grads(&*l, &xs, mask));
+        for rows in [0, 1, 2, 3] {
+            let (y, g) = rnn::with_block_rows(rows, || outputs_and_grads(&*l, &xs, mask));
+            for (got, want) in y.iter().zip(&want_y) {
+                assert_close(got, want, 1e-5);
+            }
+            assert_eq!(g.len(), want_g.len());
+            for (got, want) in g.iter().zip(&want_g) {
+                assert_close(got, want, 1e-4);
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_kernels_match_the_stepwise_path_with_wider_layers() {
+    // 20 units: the recurrent products span several 16-wide column blocks and partial ones.
+    let (b, t_, f, u) = (9, 3, 5, 20);
+    let mask = Tensor::bool(vec![b, t_], (0..b * t_).map(|i| (i % 4 != 1) as u8).collect());
+    for (class, extra) in [
+        ("LSTM", json!({"returnSequences": true})),
+        ("GRU", json!({"goBackwards": true})),
+        ("GRU", json!({"resetAfter": true, "returnSequences": true})),
+        ("SimpleRNN", json!({"returnSequences": true})),
+    ] {
+        let mut cfg = json!({"name": "r", "units": u, "returnState": true});
+        for (k, v) in extra.as_object().unwrap() {
+            cfg[k] = v.clone();
+        }
+        let l = make(class, cfg);
+        fill_weights(&*l, &[b, t_, f], 17, 0.4);
+        let x = rand(&[b, t_, f], 5, -1.0, 1.0);
+        let want = recurrent::with_stepwise(|| outputs_and_grads(&*l, std::slice::from_ref(&x), Some(&mask)));
+        let got = rnn::with_block_rows(4, || outputs_and_grads(&*l, std::slice::from_ref(&x), Some(&mask)));
+        for (a, w) in got.0.iter().zip(&want.0) {
+            assert_close(a, w, 1e-5);
+        }
+        for (a, w) in got.1.iter().zip(&want.1) {
+            assert_close(a, w, 1e-4);
+        }
+    }
+}
+
+#[test]
+fn recurrent_products_match_a_plain_loop() {
+    for (m, n, k) in [(1, 1, 1), (7, 16, 3), (13, 150, 9), (6, 64, 64), (32, 256, 64), (32, 64, 256), (5, 17, 0)] {
+        let (lda, ldb, ldc) = (k + 2, n + 3, n + 1);
+        let a = rand(&[m, lda], 1, -1.0, 1.0).to_f32_vec();
+        let b = rand(&[k.max(1), ldb], 2, -1.0, 1.0).to_f32_vec();
+        let c0 = rand(&[m, ldc], 3, -1.0, 1.0).to_f32_vec();
+        for (accumulate, transposed) in [(false, false), (true, false), (true, true)] {
+            let mut c = c0.clone();
+            // `a` as stored, or read as the transpose of a [k, m] matrix (rows m + 1 apart).
+            let at: Vec<f32> = if transposed { (0..k * (m + 1)).map(|i| if i % (m + 1) < m { a[(i % (m + 1)) * lda + i / (m + 1)] } else { f32::NAN }).collect() } else { a.clone() };
+            let (a_rs, a_cs) = if transposed { (1, m + 1) } else { (lda, 1) };
+            // SAFETY: every operand spans the rows × leading dimensions addressed.
+            unsafe { rnn::small_gemm(m, n, k, c.as_mut_ptr(), ldc, accumulate, at.as_ptr(), a_rs, a_cs, b.as_ptr(), ldb) };
+            for i in 0..m {
+                for j in 0..ldc {
+                    let got = c[i * ldc + j];
+                    if j >= n {
+                        assert_eq!(got, c0[i * ldc + j], "m={m} n={n} k={k}: column {j} is outside c");
+                        continue;
+                    }
+                    let dot: f32 = (0..k).map(|p| a[i * lda + p] * b[p * ldb + j]).sum();
+                    let want = if accumulate { c0[i * ldc + j] + dot } else { dot };
+                    assert!((got - want).abs() <= 1e-4 * (1.0 + want.abs()), "m={m} n={n} k={k} acc={accumulate} transposed={transposed} ({i},{j}): {got} vs {want}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_bidirectional_matches_the_stepwise_path() {
+    let x = rand(&[3, 5, 2], 4, -1.0, 1.0);
+    let mask = Tensor::bool(vec![3, 5], vec![1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1]);
+    for inner in ["LSTM", "GRU", "SimpleRNN"] {
+        let l = make("Bidirectional", json!({"name": "bi", "layer": {"className": inner, "config": {"name": "r", "units": 3, "returnSequences": true}}}));
+        fill_weights(&*l, &[3, 5, 2], 8, 0.7);
+        for m in [None, Some(&mask)] {
+            let want = recurrent::with_stepwise(|| outputs_and_grads(&*l, std::slice::from_ref(&x), m));
+            let got = outputs_and_grads(&*l, std::slice::from_ref(&x), m);
+            for (a, b) in got.0.iter().zip(&want.0).chain(got.1.iter().zip(&want.1)) {
+                assert_close(a, b, 1e-4);
+            }
+        }
+    }
+}
+
+/// Runs a fused sequence kernel on `xs` (x, kernel, recurrentKernel, h0, (c0), (bias)) and
+/// returns all its outputs but the workspace, flattened into one vector.
+fn run_fused(kernel: &str, xs: &[Tensor], mask: Option<&Tensor>, attrs: &crate::Attrs) -> Tensor {
+    let mut inputs = xs.to_vec();
+    if let Some(m) = mask {
+        inputs.push(m.clone());
+    }
+    let mut out = engine::run_kernel(kernel, &inputs, attrs).unwrap();
+    out.pop();
+    let flat: Vec<Tensor> = out.iter().map(|y| ops::reshape(y, &[y.size()]).unwrap()).collect();
+    ops::concat(&flat, 0).unwrap()
+}
+
+#[test]
+fn fused_kernels_pass_numeric_gradient_checks() {
+    let (b, t_, f, u) = (3, 3, 2, 3);
+    let mask = t(&[b, t_], &[1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0]);
+    for (kernel, gates, states, reset_after) in
+        [("_LSTMSequence", 4, 2, false), ("_GRUSequence", 3, 1, false), ("_GRUSequence", 3, 1, true), ("_SimpleRNNSequence", 1, 1, false)]
+    {
+        for (seq, backwards, masked) in [(true, false, false), (false, true, true), (true, true, true)] {
+            let mut xs = vec![
+                rand(&[b, t_, f], 1, -1.0, 1.0),
+                rand(&[f, gates * u], 2, -0.8, 0.8),
+                rand(&[u, gates * u], 3, -0.8, 0.8),
+            ];
+            xs.extend((0..states).map(|i| rand(&[b, u], 4 + i as u64, -0.5, 0.5)));
+            let bias_shape = if reset_after { vec![2, gates * u] } else { vec![gates * u] };
+            xs.push(rand(&bias_shape, 9, -0.3, 0.3));
+            let attrs = crate::Attrs::new()
+                .with("activation", "tanh")
+                .with("recurrentActivation", "sigmoid")
+                .with("returnSequences", seq)
+                .with("goBackwards", backwards)
+                .with("resetAfter", reset_after)
+                .with("hasBias", true)
+                .with("hasMask", masked);
+            let m = masked.then_some(&mask);
+            rnn::with_block_rows(2, || check_grads(&|xs: &[Tensor]| run_fused(kernel, xs, m, &attrs), &xs));
+        }
+    }
+}
+
+#[test]
+fn fused_gradients_compute_only_what_is_needed() {
+    use crate::registry::{self, GradCtx, Gradient};
+    let (b, t_, f, u) = (2, 3, 2, 2);
+    let xs = vec![rand(&[b, t_, f], 1, -1.0, 1.0), rand(&[f, 4 * u], 2, -0.5, 0.5), rand(&[u, 4 * u], 3, -0.5, 0.5), rand(&[b, u], 4, -0.5, 0.5), rand(&[b, u], 5, -0.5, 0.5), rand(&[4 * u], 6, -0.5, 0.5)];
+    let attrs = crate::Attrs::new().with("hasBias", true);
+    let outputs = engine::run_kernel("_LSTMSequence", &xs, &attrs).unwrap();
+    assert_eq!(outputs.len(), 4);
+    let dys: Vec<Tensor> = outputs.iter().map(|o| rand(o.shape(), 7, -1.0, 1.0)).collect();
+    let Some(Gradient::Native(rule)) = registry::get_gradient("_LSTMSequence") else { panic!("a native gradient") };
+    let all = rule(&GradCtx { dys: &dys, inputs: &xs, outputs: &outputs, attrs: &attrs, needs: &[] }).unwrap();
+    assert!(all.iter().all(Option::is_some));
+    let needs = [false, true, false, false, true, true];
+    let some = rule(&GradCtx { dys: &dys, inputs: &xs, outputs: &outputs, attrs: &attrs, needs: &needs }).unwrap();
+    for (i, (g, &want)) in some.iter().zip(&needs).enumerate() {
+        assert_eq!(g.is_some(), want, "input {i}");
+        if let Some(g) = g {
+            assert_eq!(g.shape(), xs[i].shape());
+            assert_close(&g.to_f32_vec(), &all[i].as_ref().unwrap().to_f32_vec(), 0.0);
+        }
+    }
+    let none = rule(&GradCtx { dys: &dys, inputs: &xs, outputs: &outputs, attrs: &attrs, needs: &[false; 6] }).unwrap();
+    assert!(none.iter().all(Option::is_none));
+}
+
+#[test]
+fn fused_kernels_check_their_inputs() {
+    let (b, t_, f, u) = (2, 3, 2, 2);
+    let x = rand(&[b, t_, f], 1, -1.0, 1.0);
+    let k = rand(&[f, 4 * u], 2, -0.5, 0.5);
+    let rk = rand(&[u, 4 * u], 3, -0.5, 0.5);
+    let h = rand(&[b, u], 4, -0.5, 0.5);
+    let run = |inputs: &[Tensor], attrs: crate::Attrs| engine::run_kernel("_LSTMSequence", inputs, &attrs).unwrap_err().to_string();
+    let e = run(&[x.clone(), k.clone(), rk.clone(), h.clone()], crate::Attrs::new());
+    assert!(e.contains("_LSTMSequence") && e.contains("expected 5 inputs"), "{e}");
+    let e = run(&[x.clone(), k.clone(), rand(&[u, 3 * u], 3, 0.0, 1.0), h.clone(), h.clone()], crate::Attrs::new());
+    assert!(e.contains("_LSTMSequence") && e.contains("recurrentKernel") && e.contains("[2,6]"), "{e}");
+    let e = run(&[ops::reshape(&x, &[b, t_ * f]).unwrap(), k.clone(), rk.clone(), h.clone(), h.clone()], crate::Attrs::new());
+    assert!(e.contains("rank 3"), "{e}");
+    let e = run(&[x.clone(), k.clone(), rk.clone(), h.clone(), h.clone(), rand(&[b, 2], 1, 0.0, 1.0)], crate::Attrs::new().with("hasMask", true));
+    assert!(e.contains("mask") && e.contains("[2,3]"), "{e}");
+    let e = run(&[x.clone(), k.clone(), rk.clone(), h.clone(), h.clone()], crate::Attrs::new().with("activation", "selu"));
+    assert!(e.contains("activation") && e.contains("selu"), "{e}");
+    let e = run(&[x, k, rk, h.clone(), h], crate::Attrs::new().with("hasBias", true));
+    assert!(e.contains("expected 6 inputs"), "{e}");
+}
+
+#[test]
+fn gradients_of_gradients_through_recurrent_layers() {
+    // Nested gradient scopes take the op-by-op path (the fused gradient is not differentiable):
+    // the analytic second derivative agrees with differences of fused first derivatives.
+    for (class, cfg) in [
+        ("LSTM", json!({"name": "l", "units": 2, "recurrentActivation": "sigmoid"})),
+        ("GRU", json!({"name": "g", "units": 2, "resetAfter": true, "returnSequences": true})),
+    ] {
+        let l = make(class, cfg);
+        fill_weights(&*l, &[2, 3, 2], 3, 0.6);
+        let x = rand(&[2, 3, 2], 6, -1.0, 1.0);
+        let dx = |xs: &[Tensor]| {
+            let xi = xs[0].clone();
+            let inner = tape::new_tape();
+            let y = engine::with_tape(&inner, || {
+                let y = l.call(std::slice::from_ref(&xi), &INFER).unwrap().remove(0);
+                ops::sum(&ops::square(&y).unwrap(), &(0..y.rank()).collect::<Vec<_>>(), false).unwrap()
+            });
+            tape::gradients(&inner, &y, &[xi.id()], None).unwrap().remove(0).unwrap()
+        };
+        check_grads(&dx, std::slice::from_ref(&x));
+    }
+    // The gradient kernels themselves have no gradient: an error, not a silent zero.
+    let (b, t_, f, u) = (1, 2, 1, 1);
+    let xs = vec![rand(&[b, t_, f], 1, -1.0, 1.0), rand(&[f, u], 2, -0.5, 0.5), rand(&[u, u], 3, -0.5, 0.5), rand(&[b, u], 4, -0.5, 0.5)];
+    let outer = tape::new_tape();
+    let x_id = xs[0].id();
+    let g = engine::with_tape(&outer, || {
+        let out = engine::run_kernel("_SimpleRNNSequence", &xs, &crate::Attrs::new()).unwrap();
+        let rule = match crate::registry::get_gradient("_SimpleRNNSequence") {
+            Some(crate::registry::Gradient::Native(r)) => r,
+            _ => panic!("a native gradient"),
+        };
+        let dys: Vec<Tensor> = out.iter().map(|o| ops::ones_like(o).unwrap()).collect();
+        rule(&crate::registry::GradCtx { dys: &dys, inputs: &xs, outputs: &out, attrs: &crate::Attrs::new(), needs: &[] }).unwrap().remove(0).unwrap()
+    });
+    let e = tape::gradients(&outer, &g, &[x_id], None).unwrap_err().to_string();
+    assert!(e.contains("_SimpleRNNSequenceGrad"), "{e}");
+}
+
+/// Throughput of the per-step products at the LSTM(64) sizes. Run with
+/// `cargo test --release -- --ignored --nocapture recurrent_product_speed`.
+#[test]
+#[ignore]
+fn recurrent_product_speed() {
+    for (name, m, n, k, a_rs, a_cs) in [("long k", 6, 64, 4096, 4096, 1), ("h·U", 32, 256, 64, 64, 1), ("dz·Uᵀ", 32, 64, 256, 256, 1), ("hᵀ·dz", 64, 256, 32, 1, 384), ("xᵀ·dz", 16, 256, 32, 1, 512)] {
+        let a = rand(&[(m * a_rs).max(k * a_cs) + m * k], 1, -1.0, 1.0).to_f32_vec();
+        let b = rand(&[k, n], 2, -1.0, 1.0).to_f32_vec();
+        let mut c = vec![0.0f32; m * n];
+        let reps = 20000;
+        let t0 = std::time::Instant::now();
+        for _ in 0..reps {
+            // SAFETY: the operands span what the shapes and strides address.
+            unsafe { rnn::small_gemm(m, n, k, c.as_mut_ptr(), n, true, a.as_ptr(), a_rs, a_cs, b.as_ptr(), n) };
+        }
+        let s = t0.elapsed().as_secs_f64();
+        println!("{name} [{m}x{k}]·[{k}x{n}]: {:.2} µs, {:.1} GFLOP/s", s * 1e6 / reps as f64, 2.0 * (m * n * k * reps) as f64 / s / 1e9);
+    }
 }
