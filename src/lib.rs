@@ -20,5 +20,6 @@ use napi_derive::napi;
 /// Called once by index.js: remembers the main thread's environment and starts the dispatcher.
 #[napi]
 pub fn init(env: Env) -> Result<()> {
+    ferrograd_core::memory::keep_freed_memory();
     calljs::init(&env)
 }

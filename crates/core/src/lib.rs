@@ -7,6 +7,7 @@ pub mod engine;
 pub mod error;
 pub mod kernels;
 pub mod layers;
+pub mod memory;
 pub mod model;
 pub mod ops;
 pub mod optim;

@@ -6,6 +6,7 @@
 //! Beyond tfjs: the gradient kernels honour a `dilations` attribute, so dilated convolutions
 //! are differentiable, and gradients pass `dimRoundingMode` on so the shapes agree.
 
+use super::conv_direct;
 use super::conv_gemm;
 use super::conv_info::{conv_info, shape4, to_channels_first, to_channels_last, ConvAttrs, ConvInfo};
 use super::matmul::{add_bias, apply_activation};
@@ -157,8 +158,34 @@ fn fused_conv2d_k(i: &[Tensor], attrs: &Attrs) -> Result<Vec<Tensor>> {
     if !(2..=4).contains(&i.len()) {
         return Err(Error::arg(OP, format!("expected 2 to 4 inputs (x, filter, bias?, preluActivationWeights?), got {}", i.len())));
     }
+    if let Some(y) = fused_direct(OP, i, attrs)? {
+        return Ok(vec![y]);
+    }
     let (v, g) = conv2d_nhwc(OP, &i[0], &i[1], attrs)?;
     Ok(vec![finish_fused(OP, v, &g, i.get(2), i.get(3), attrs)?])
+}
+
+/// A channels-last fused convolution whose bias (one value per output channel) and linear or
+/// ReLU activation the direct kernels apply as they store the output; `None` for the others.
+fn fused_direct(op: &str, i: &[Tensor], attrs: &Attrs) -> Result<Option<Tensor>> {
+    let (x, f) = (&i[0], &i[1]);
+    let relu = match attrs.str_or(op, "activation", "linear")? {
+        "linear" | "" => false,
+        "relu" => true,
+        _ => return Ok(None),
+    };
+    if x.rank() != 4 {
+        return Ok(None);
+    }
+    let a = ConvAttrs::parse(op, attrs, true)?;
+    let g = conv_info(op, x.shape(), f.shape(), &a, false)?;
+    let bias = i.get(2).map(|b| b.as_f32());
+    if !g.channels_last || !conv_direct::takes(&g) || bias.as_ref().is_some_and(|b| b.len() != g.out_c) {
+        return Ok(None);
+    }
+    check_depth(op, &g, f.shape())?;
+    let y = conv_direct::forward(&x.as_f32(), &f.as_f32(), &g, bias.as_deref(), relu);
+    Ok(Some(Tensor::f32(g.out_shape(), y)))
 }
 
 /// dy through a fused op's activation, from its output.

@@ -1,8 +1,11 @@
-//! The compute of 2-D convolutions over NHWC data, as GEMMs over im2col matrices: the forward
-//! pass (`col · W`), the input gradient (`dy · Wᵀ` scattered back by col2im) and the filter
-//! gradient (`colᵀ · dy`). Work is split into chunks of output lines so that an im2col matrix
-//! stays cache-sized; chunks run in parallel when the convolution is large.
+//! The compute of 2-D convolutions over NHWC data. `forward`, `backprop_input` and
+//! `backprop_filter` run the register-tiled kernels of `conv_direct` where the CPU has them,
+//! else GEMMs over im2col matrices: the forward pass (`col · W`), the input gradient (`dy · Wᵀ`
+//! scattered back by col2im) and the filter gradient (`colᵀ · dy`). Work is split into chunks
+//! of output lines so that an im2col matrix stays cache-sized; chunks run in parallel when the
+//! convolution is large.
 
+use super::conv_direct;
 use super::conv_info::ConvInfo;
 use super::matmul::sgemm;
 use rayon::prelude::*;
@@ -125,6 +128,32 @@ fn col2im(dcol: &[f32], g: &ConvInfo, l0: usize, l1: usize, dx: &mut [f32], n_ba
 
 /// `y = conv(x, w)`: x `[N,H,W,Ci]`, w `[fh,fw,Ci,Co]`, y `[N,OH,OW,Co]`.
 pub fn forward(x: &[f32], w: &[f32], g: &ConvInfo) -> Vec<f32> {
+    if conv_direct::takes(g) {
+        return conv_direct::forward(x, w, g, None, false);
+    }
+    forward_im2col(x, w, g)
+}
+
+/// `dx` of `y = conv(x, w)` given `dy`: `[N,H,W,Ci]`.
+pub fn backprop_input(dy: &[f32], w: &[f32], g: &ConvInfo) -> Vec<f32> {
+    if conv_direct::takes(g) {
+        if let Some(dx) = conv_direct::backprop_input(dy, w, g) {
+            return dx;
+        }
+    }
+    backprop_input_im2col(dy, w, g)
+}
+
+/// `dw` of `y = conv(x, w)` given `dy`: `[fh,fw,Ci,Co]`.
+pub fn backprop_filter(x: &[f32], dy: &[f32], g: &ConvInfo) -> Vec<f32> {
+    if conv_direct::takes(g) {
+        return conv_direct::backprop_filter(x, dy, g);
+    }
+    backprop_filter_im2col(x, dy, g)
+}
+
+/// `forward` by im2col and GEMM.
+pub(crate) fn forward_im2col(x: &[f32], w: &[f32], g: &ConvInfo) -> Vec<f32> {
     let (k, co, ow) = (g.filter_h * g.filter_w * g.in_c, g.out_c, g.out_w);
     let lines = g.batch * g.out_h;
     let mut out = vec![0.0f32; lines * ow * co];
@@ -154,8 +183,8 @@ pub fn forward(x: &[f32], w: &[f32], g: &ConvInfo) -> Vec<f32> {
     out
 }
 
-/// `dx` of `y = conv(x, w)` given `dy`: `[N,H,W,Ci]`.
-pub fn backprop_input(dy: &[f32], w: &[f32], g: &ConvInfo) -> Vec<f32> {
+/// `backprop_input` by GEMM and col2im.
+pub(crate) fn backprop_input_im2col(dy: &[f32], w: &[f32], g: &ConvInfo) -> Vec<f32> {
     let (k, co, ow) = (g.filter_h * g.filter_w * g.in_c, g.out_c, g.out_w);
     let img = g.in_h * g.in_w * g.in_c;
     let mut dx = vec![0.0f32; g.batch * img];
@@ -193,8 +222,8 @@ pub fn backprop_input(dy: &[f32], w: &[f32], g: &ConvInfo) -> Vec<f32> {
     dx
 }
 
-/// `dw` of `y = conv(x, w)` given `dy`: `[fh,fw,Ci,Co]`.
-pub fn backprop_filter(x: &[f32], dy: &[f32], g: &ConvInfo) -> Vec<f32> {
+/// `backprop_filter` by im2col and GEMM.
+pub(crate) fn backprop_filter_im2col(x: &[f32], dy: &[f32], g: &ConvInfo) -> Vec<f32> {
     let (k, co, ow) = (g.filter_h * g.filter_w * g.in_c, g.out_c, g.out_w);
     let lines = g.batch * g.out_h;
     if k * co == 0 || lines * ow == 0 {

@@ -8,6 +8,7 @@ pub mod binary;
 pub mod index;
 pub mod conv;
 pub mod conv_depthwise;
+pub mod conv_direct;
 pub mod conv_gemm;
 pub mod conv_info;
 pub mod image;

@@ -186,6 +186,68 @@ fn conv2d_matches_direct_loops() {
     }
 }
 
+/// Shapes that reach each form of the register-tiled kernels (`conv_direct`): channel counts
+/// that fill whole vectors of taps (the input-gradient scatter and the filter gradient by tap
+/// vectors) or not, a last partial vector of taps or of output channels, more than 64 output
+/// channels, lines shorter and longer than a tile, strides, dilations, padding on every side
+/// and cropping.
+const DIRECT_CASES: [([usize; 4], [usize; 4], Geo); 9] = [
+    ([2, 7, 9, 16], [3, 3, 16, 32], Geo { s: (1, 1), d: (1, 1), pad: [1, 1, 1, 1] }),
+    ([2, 9, 8, 32], [3, 2, 32, 20], Geo { s: (2, 1), d: (1, 1), pad: [0, 1, 1, 0] }),
+    ([2, 6, 7, 8], [1, 3, 8, 5], Geo { s: (1, 1), d: (1, 1), pad: [0, 0, 2, 1] }),
+    ([1, 10, 11, 8], [2, 2, 8, 70], Geo { s: (1, 2), d: (2, 1), pad: [1, 0, 2, 1] }),
+    ([1, 9, 19, 16], [2, 3, 16, 17], Geo { s: (1, 1), d: (1, 2), pad: [0, 2, 0, 3] }),
+    ([3, 12, 13, 1], [3, 3, 1, 16], Geo { s: (1, 1), d: (1, 1), pad: [0, 0, 0, 0] }),
+    ([2, 8, 30, 3], [2, 3, 3, 33], Geo { s: (2, 3), d: (1, 1), pad: [1, 1, 0, 2] }),
+    ([2, 5, 5, 48], [1, 1, 48, 16], Geo { s: (1, 1), d: (1, 1), pad: [0, 0, 0, 0] }),
+    // Large enough to split over threads.
+    ([16, 13, 13, 16], [3, 3, 16, 32], Geo { s: (1, 1), d: (1, 1), pad: [0, 0, 0, 0] }),
+];
+
+#[test]
+fn conv2d_register_tiles_match_direct_loops() {
+    for (xs, ws, g) in DIRECT_CASES {
+        compare_with_reference(xs, ws, g, false);
+    }
+}
+
+/// The im2col path, which CPUs without AVX-512 take, on the same shapes.
+#[test]
+fn conv2d_im2col_matches_direct_loops() {
+    use super::conv_gemm::{backprop_filter_im2col, backprop_input_im2col, forward_im2col};
+    use super::conv_info::{conv_info, ConvAttrs};
+    for (xs, ws, g) in DIRECT_CASES {
+        let (_, ys) = products(xs, ws, g, false);
+        let (x, w, dy) = (rand(&xs, 1, -1.0, 1.0), rand(&ws, 2, -1.0, 1.0), rand(&ys, 3, -1.0, 1.0));
+        let [y, dx, dw] = reference(&x, &w, &dy, g, false);
+        let a = ConvAttrs::parse("Conv2D", &attrs(g.attrs()), true).unwrap();
+        let info = conv_info("Conv2D", &xs, &ws, &a, false).unwrap();
+        let (xv, wv, dyv) = (x.to_f32_vec(), w.to_f32_vec(), dy.to_f32_vec());
+        assert_close(&forward_im2col(&xv, &wv, &info), &y, 1e-4);
+        assert_close(&backprop_input_im2col(&dyv, &wv, &info), &dx, 1e-4);
+        assert_close(&backprop_filter_im2col(&xv, &dyv, &info), &dw, 1e-4);
+    }
+}
+
+/// The fused bias and ReLU of the register tiles against `Conv2D` followed by both.
+#[test]
+fn fused_conv2d_bias_relu_in_tiles() {
+    for (xs, ws, g) in DIRECT_CASES {
+        let (x, w) = (rand(&xs, 4, -1.0, 1.0), rand(&ws, 5, -1.0, 1.0));
+        let b = rand(&[ws[3]], 6, -1.0, 1.0);
+        let conv = run("Conv2D", &[x.clone(), w.clone()], &attrs(g.attrs()));
+        let bv = b.to_f32_vec();
+        let want: Vec<f32> = conv.to_f32_vec().iter().enumerate().map(|(i, v)| (v + bv[i % ws[3]]).max(0.0)).collect();
+        let mut a = g.attrs();
+        a["activation"] = json!("relu");
+        let got = run("FusedConv2D", &[x.clone(), w.clone(), b.clone()], &attrs(a));
+        assert_eq!(got.shape(), conv.shape());
+        assert_close(&got.to_f32_vec(), &want, 1e-6);
+        let linear = run("FusedConv2D", &[x, w], &attrs(g.attrs()));
+        assert_close(&linear.to_f32_vec(), &conv.to_f32_vec(), 0.0);
+    }
+}
+
 #[test]
 fn depthwise_matches_direct_loops_and_hand_values() {
     let x = t(&[1, 2, 2, 2], &[1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0]);
@@ -300,6 +362,82 @@ fn pooling_values_and_gradients() {
     let dy = rand(&[2, 5, 5, 3], 8, -1.0, 1.0);
     let a = attrs(json!({"filterSize": 3, "strides": 1, "pad": "same"}));
     check_grads(&move |v: &[Tensor]| run("AvgPoolGrad", &[v[0].clone(), x.clone()], &a), &[dy]);
+}
+
+/// Max pool and its gradient by direct loops over explicit windows: the first maximum of a
+/// window (strictly greater than all before it, starting from −∞) takes the window's dy.
+fn max_pool_reference(x: &[f32], [n, h, w, c]: [usize; 4], (fh, fw): (usize, usize), (sh, sw): (usize, usize), (pt, pl): (usize, usize), (oh, ow): (usize, usize), dy: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let (mut y, mut dx) = (vec![0.0; n * oh * ow * c], vec![0.0; x.len()]);
+    for b in 0..n {
+        for (i, j, ch) in (0..oh).flat_map(|i| (0..ow).flat_map(move |j| (0..c).map(move |ch| (i, j, ch)))) {
+            let (mut best, mut at) = (f32::NEG_INFINITY, None);
+            for kh in 0..fh {
+                for kw in 0..fw {
+                    let (ih, iw) = ((i * sh + kh) as isize - pt as isize, (j * sw + kw) as isize - pl as isize);
+                    if ih < 0 || iw < 0 || ih >= h as isize || iw >= w as isize {
+                        continue;
+                    }
+                    let xi = ((b * h + ih as usize) * w + iw as usize) * c + ch;
+                    if x[xi] > best {
+                        (best, at) = (x[xi], Some(xi));
+                    }
+                }
+            }
+            let yi = ((b * oh + i) * ow + j) * c + ch;
+            y[yi] = best;
+            if let Some(xi) = at {
+                dx[xi] += dy[yi];
+            }
+        }
+    }
+    (y, dx)
+}
+
+#[test]
+fn max_pool_matches_direct_loops() {
+    // (input, filter, strides, 'same'): channel counts below, at and above a vector of 16,
+    // disjoint and overlapping windows, gaps between windows, padding (windows that hang over
+    // the edge).
+    let cases = [
+        ([3, 26, 26, 16], (2, 2), (2, 2), false),
+        ([2, 11, 11, 32], (2, 2), (2, 2), false),
+        ([2, 7, 9, 21], (2, 3), (2, 3), true),
+        ([1, 9, 8, 5], (3, 3), (2, 2), true),
+        ([2, 8, 7, 17], (2, 2), (3, 3), false),
+        ([1, 6, 6, 3], (3, 2), (1, 1), true),
+        ([1, 5, 6, 2], (2, 2), (1, 1), false),
+    ];
+    for (xs, f, s, same) in cases {
+        let a = json!({"filterSize": [f.0, f.1], "strides": [s.0, s.1], "pad": if same { "same" } else { "valid" }});
+        // tfjs's 'same' padding: the total split with the smaller half before.
+        let before = |len: usize, f: usize, s: usize| if same { ((len.div_ceil(s) - 1) * s + f).saturating_sub(len) / 2 } else { 0 };
+        let p = (before(xs[1], f.0, s.0), before(xs[2], f.1, s.1));
+        let mut x = rand(&xs, 11, -1.0, 1.0).to_f32_vec();
+        // Ties (the first wins), −∞ and NaN (neither ever wins).
+        for (i, v) in x.iter_mut().enumerate() {
+            match i % 37 {
+                3 => *v = 0.5,
+                4 => *v = 0.5,
+                9 => *v = f32::NEG_INFINITY,
+                20 => *v = f32::NAN,
+                _ => {}
+            }
+        }
+        let xt = t(&xs, &x);
+        let y = run("MaxPool", from_ref(&xt), &attrs(a.clone()));
+        let (oh, ow) = (y.shape()[1], y.shape()[2]);
+        let dy = rand(y.shape(), 12, -1.0, 1.0);
+        let (want_y, want_dx) = max_pool_reference(&x, xs, f, s, p, (oh, ow), &dy.to_f32_vec());
+        assert_close(&y.to_f32_vec(), &want_y, 0.0);
+        let dx = run("MaxPoolGrad", &[dy, xt, y], &attrs(a));
+        assert_close(&dx.to_f32_vec(), &want_dx, 1e-6);
+    }
+    // A window of −∞ only: the output is −∞ and no gradient flows.
+    let x = t(&[1, 2, 2, 1], &[f32::NEG_INFINITY; 4]);
+    let a = attrs(json!({"filterSize": 2, "strides": 2, "pad": "valid"}));
+    let y = run("MaxPool", from_ref(&x), &a);
+    assert_eq!(y.to_f32_vec(), vec![f32::NEG_INFINITY]);
+    assert_eq!(run("MaxPoolGrad", &[t(&[1, 1, 1, 1], &[1.0]), x, y], &a).to_f32_vec(), vec![0.0; 4]);
 }
 
 #[test]
