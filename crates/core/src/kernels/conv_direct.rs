@@ -454,6 +454,25 @@ macro_rules! by_rows {
     (@call $f:ident, $m:literal, $nv:literal, ($($a:expr),*)) => { $f::<$m, $nv>($($a),*) };
 }
 
+/// Calls `$f::<rows, $nv, $step>($args)` for the run-time `rows`.
+macro_rules! by_rows_step {
+    ($f:ident, $nv:literal, $step:literal, $rows:expr, $args:tt, [$($m:literal)*]) => {
+        match $rows {
+            $($m => by_rows_step!(@call $f, $m, $nv, $step, $args),)*
+            _ => unreachable!("tile height {}", $rows),
+        }
+    };
+    (@call $f:ident, $m:literal, $nv:literal, $step:literal, ($($a:expr),*)) => { $f::<$m, $nv, $step>($($a),*) };
+}
+
+/// Pixel steps (floats between neighbouring tile rows) that the tiles know at compile time,
+/// so that a tile's rows are constant displacements from one register and it can be taller;
+/// other steps are passed at run time.
+const FIXED_STEPS: [usize; 2] = [16, 32];
+
+/// Tile heights of tiles whose pixel step is one of `FIXED_STEPS`.
+const FIXED_STEP_ROWS: [usize; 4] = [12, 12, 8, 6];
+
 /// Forward tiles for output lines `l0..` that fill `out`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
@@ -462,8 +481,9 @@ unsafe fn forward_lines(src: &[f32], v: &Valid, offs: &[usize], w: &[f32], n: us
     let lines = out.len() / (v.out_w * n);
     let k = offs.len();
     let (a_step, a, o, out_p) = (v.pixel_step(), src.as_ptr(), offs.as_ptr(), out.as_mut_ptr() as *mut f32);
+    let fixed = FIXED_STEPS.contains(&a_step);
     for (c0, nv, mask) in column_blocks(n) {
-        let (tiles, rows) = tiling(v.out_w, PIXEL_ROWS[nv - 1]);
+        let (tiles, rows) = tiling(v.out_w, if fixed { FIXED_STEP_ROWS[nv - 1] } else { PIXEL_ROWS[nv - 1] });
         let (b, bias) = (w.as_ptr().add(c0), bias.map_or(std::ptr::null(), |b| b.as_ptr().add(c0)));
         for li in 0..lines {
             let base = v.line_base(l0 + li);
@@ -471,24 +491,34 @@ unsafe fn forward_lines(src: &[f32], v: &Valid, offs: &[usize], w: &[f32], n: us
                 let ow0 = (t * rows).min(v.out_w - rows);
                 let ap = a.add(base + ow0 * a_step);
                 let c = out_p.add((li * v.out_w + ow0) * n + c0);
-                match nv {
-                    1 => by_rows!(forward_tile, 1, rows, (k, ap, a_step, o, b, n, mask, c, n, bias, relu), [1 2 3 4 5 6 7 8]),
-                    2 => by_rows!(forward_tile, 2, rows, (k, ap, a_step, o, b, n, mask, c, n, bias, relu), [1 2 3 4 5 6 7 8]),
-                    3 => by_rows!(forward_tile, 3, rows, (k, ap, a_step, o, b, n, mask, c, n, bias, relu), [1 2 3 4 5 6 7 8]),
-                    _ => by_rows!(forward_tile, 4, rows, (k, ap, a_step, o, b, n, mask, c, n, bias, relu), [1 2 3 4 5 6]),
+                macro_rules! go {
+                    ($step:literal, $r12:tt, $r8:tt, $r6:tt) => {
+                        match nv {
+                            1 => by_rows_step!(forward_tile, 1, $step, rows, (k, ap, a_step, o, b, n, mask, c, n, bias, relu), $r12),
+                            2 => by_rows_step!(forward_tile, 2, $step, rows, (k, ap, a_step, o, b, n, mask, c, n, bias, relu), $r12),
+                            3 => by_rows_step!(forward_tile, 3, $step, rows, (k, ap, a_step, o, b, n, mask, c, n, bias, relu), $r8),
+                            _ => by_rows_step!(forward_tile, 4, $step, rows, (k, ap, a_step, o, b, n, mask, c, n, bias, relu), $r6),
+                        }
+                    };
+                }
+                match a_step {
+                    16 => go!(16, [1 2 3 4 5 6 7 8 9 10 11 12], [1 2 3 4 5 6 7 8], [1 2 3 4 5 6]),
+                    32 => go!(32, [1 2 3 4 5 6 7 8 9 10 11 12], [1 2 3 4 5 6 7 8], [1 2 3 4 5 6]),
+                    _ => go!(0, [1 2 3 4 5 6 7 8], [1 2 3 4 5 6 7 8], [1 2 3 4 5 6]),
                 }
             }
         }
     }
 }
 
-/// One forward tile: `MR` output pixels whose window corners are `a + r·a_step`, `NV` vectors
-/// of output channels from `b` (row stride `b_rs`), stored at `c` (row stride `c_rs`).
+/// One forward tile: `MR` output pixels whose window corners are `a + r·a_step` (`a_step` is
+/// `STEP` when that is not 0), `NV` vectors of output channels from `b` (row stride `b_rs`),
+/// stored at `c` (row stride `c_rs`).
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn forward_tile<const MR: usize, const NV: usize>(
+unsafe fn forward_tile<const MR: usize, const NV: usize, const STEP: usize>(
     k: usize,
     a: *const f32,
     a_step: usize,
@@ -511,7 +541,7 @@ unsafe fn forward_tile<const MR: usize, const NV: usize>(
             *bv = _mm512_maskz_loadu_ps(m, bp.add(16 * j));
         }
         for (r, acc) in acc.iter_mut().enumerate() {
-            let av = _mm512_set1_ps(*ap.add(r * a_step));
+            let av = _mm512_set1_ps(*ap.add(r * if STEP > 0 { STEP } else { a_step }));
             for (acc, bv) in acc.iter_mut().zip(&bv) {
                 *acc = _mm512_fmadd_ps(av, *bv, *acc);
             }
