@@ -1,7 +1,7 @@
 //! Per-kernel times of one W2 training step (bench/WORKLOADS.md: 28×28×1 → conv 16 3×3 relu →
 //! maxPool 2 → conv 32 3×3 relu → maxPool 2 → dense 64 relu → dense 10, batch 64):
 //! `cargo run --release --example cnn_bench -p ferrograd-core`.
-use ferrograd_core::engine::run1;
+use ferrograd_core::engine::{run1, run_kernel};
 use ferrograd_core::{Attrs, Tensor};
 use std::time::Instant;
 
@@ -57,4 +57,8 @@ fn main() {
     let fa1 = conv("linear").with("filterShape", vec![3usize, 3, 1, 16]);
     time("conv1 filter grad", iters, || run1("Conv2DBackpropFilter", &[x.clone(), dy1r.clone()], &fa1).unwrap());
     time("conv1 bias grad", iters, || run1("Sum", &[dy1r.clone()], &Attrs::new().with("axis", vec![0i64, 1, 2]).with("keepDims", false)).unwrap());
+    let ff1 = fa1.clone().with("activation", "relu").with("withBias", true);
+    time("conv1 relu+filter+bias grads", iters, || run_kernel("_FusedConv2DBackpropFilter", &[x.clone(), dy1.clone(), y1.clone()], &ff1).unwrap().remove(0));
+    let ff2 = fa2.clone().with("withBias", true);
+    time("conv2 filter+bias grads", iters, || run_kernel("_FusedConv2DBackpropFilter", &[p1.clone(), dy2r.clone(), y2.clone()], &ff2).unwrap().remove(0));
 }

@@ -11,10 +11,10 @@ use super::conv_gemm;
 use super::conv_info::{conv_info, shape4, to_channels_first, to_channels_last, ConvAttrs, ConvInfo};
 use super::matmul::{add_bias, apply_activation};
 use crate::attrs::Attrs;
-use crate::engine::run1;
+use crate::engine::{run1, run_kernel};
 use crate::error::{Error, Result};
 use crate::ops;
-use crate::registry::{GradCtx, Registry};
+use crate::registry::{self, GradCtx, Gradient, Registry};
 use crate::tensor::{fmt_shape, Tensor};
 use std::borrow::Cow;
 
@@ -252,8 +252,106 @@ fn backprop_filter_grad(c: &GradCtx) -> G {
     Ok(vec![Some(d_x), Some(d_dy)])
 }
 
+/// The internal kernel that computes a fused convolution's filter and bias gradients in one
+/// pass over `dy`.
+pub const FILTER_BIAS_GRAD: &str = "_FusedConv2DBackpropFilter";
+
+/// `_FusedConv2DBackpropFilter(x, dy, y)`: the filter gradient (and, with attribute
+/// `withBias`, the bias gradient) of `y = act(conv(x, w) + b)` given the gradient `dy` of `y`,
+/// for `activation` `linear` or `relu` (whose derivative is read off `y`). One output, or two
+/// with the bias gradient `[outChannels]`.
+fn filter_bias_grad_k(i: &[Tensor], attrs: &Attrs) -> Result<Vec<Tensor>> {
+    const OP: &str = FILTER_BIAS_GRAD;
+    let [x, dy, y] = i else { return Err(Error::arg(OP, format!("expected 3 inputs (x, dy, y), got {}", i.len()))) };
+    check_rank4(OP, "an input", x)?;
+    let f_shape = shape4(OP, attrs, "filterShape")?;
+    let a = ConvAttrs::parse(OP, attrs, true)?;
+    let g = conv_info(OP, x.shape(), &f_shape, &a, false)?;
+    check_depth(OP, &g, &f_shape)?;
+    check_dy(OP, &g, dy)?;
+    let relu = match attrs.str_or(OP, "activation", "linear")? {
+        "linear" | "" => false,
+        "relu" => true,
+        other => return Err(Error::arg(OP, format!("attribute 'activation' must be 'linear' or 'relu', got '{other}'"))),
+    };
+    if relu && y.shape() != dy.shape() {
+        return Err(Error::shape(OP, format!("y of shape {} (the convolution's output)", fmt_shape(dy.shape())), fmt_shape(y.shape())));
+    }
+    let bias = attrs.bool_or(OP, "withBias", false)?;
+    let yv = relu.then(|| nhwc(y, g.channels_last));
+    let (dw, db) = conv_gemm::filter_grads(&nhwc(x, g.channels_last), &nhwc(dy, g.channels_last), yv.as_deref(), bias, &g);
+    let mut out = vec![Tensor::f32(f_shape, dw)];
+    if bias {
+        out.push(Tensor::f32(vec![g.out_c], db));
+    }
+    Ok(out)
+}
+
+/// Gradients of `_FusedConv2DBackpropFilter`: with `dyr` the gradient through the activation,
+/// the kernel is `(filterGrad(x, dyr), Σ dyr)`, linear in `x` and in `dy`; the ReLU's mask is
+/// piecewise constant in `y`.
+fn filter_bias_grad_grad(c: &GradCtx) -> G {
+    const OP: &str = FILTER_BIAS_GRAD;
+    let (x, dy, y) = (&c.inputs[0], &c.inputs[1], &c.inputs[2]);
+    let relu = c.attrs.str_or(OP, "activation", "linear")? == "relu";
+    let dyr = if relu { ops::binary("ReluGrad", dy, y)? } else { dy.clone() };
+    let ddw = &c.dys[0];
+    let d_x = run1("Conv2DBackpropInput", &[dyr, ddw.clone()], &c.attrs.clone().with("inputShape", x.shape().to_vec()))?;
+    let mut d_dy = run1("Conv2D", &[x.clone(), ddw.clone()], c.attrs)?;
+    if let Some(ddb) = c.dys.get(1) {
+        let channels_last = c.attrs.str_or(OP, "dataFormat", "NHWC")? != "NCHW";
+        let b = if channels_last { ddb.clone() } else { ops::reshape(ddb, &[ddb.size(), 1, 1])? };
+        d_dy = ops::add(&d_dy, &b)?;
+    }
+    let (d_dy, d_y) = if relu { (ops::binary("ReluGrad", &d_dy, y)?, Some(ops::zeros_like(y)?)) } else { (d_dy, None) };
+    Ok(vec![Some(d_x), Some(d_dy), d_y])
+}
+
+/// The gradients of a fused convolution with a linear or ReLU activation and a bias of one
+/// value per output channel (or none) whose filter and bias gradients come from one
+/// `_FusedConv2DBackpropFilter` pass; `None` where the general rule applies (another
+/// activation or bias, no filter gradient wanted, or a replaced kernel).
+fn fused_conv2d_grad_one_pass(c: &GradCtx) -> Result<Option<Vec<Option<Tensor>>>> {
+    const OP: &str = "FusedConv2D";
+    let relu = match c.attrs.str_or(OP, "activation", "linear")? {
+        "linear" | "" => false,
+        "relu" => true,
+        _ => return Ok(None),
+    };
+    let (x, f) = (&c.inputs[0], &c.inputs[1]);
+    let bias = c.inputs.get(2);
+    let out_c = f.shape().get(3).copied().unwrap_or(0);
+    let bias_fits = bias.is_none_or(|b| b.rank() == 1 && b.size() == out_c);
+    let native = |k: &str| registry::is_native_kernel(k) && matches!(registry::get_gradient(k), Some(Gradient::Native(_)));
+    if !c.needs(1) || !bias_fits || c.inputs.len() > 3 || !native(FILTER_BIAS_GRAD) || !native("Conv2DBackpropInput") || !native("ReluGrad") {
+        return Ok(None);
+    }
+    let (dy, y) = (&c.dys[0], &c.outputs[0]);
+    // The input gradient needs dy through the activation as a tensor; the filter and bias
+    // gradients then read that instead of applying the derivative again.
+    let (dx, dy, act) = match c.needs(0) {
+        true => {
+            let dyr = fused_dy(OP, c)?;
+            let dx = run1("Conv2DBackpropInput", &[dyr.clone(), f.clone()], &c.attrs.clone().with("inputShape", x.shape().to_vec()))?;
+            (Some(dx), dyr, "linear")
+        }
+        false => (None, dy.clone(), if relu { "relu" } else { "linear" }),
+    };
+    let attrs = c.attrs.clone().with("filterShape", f.shape().to_vec()).with("activation", act).with("withBias", bias.is_some());
+    let mut grads = run_kernel(FILTER_BIAS_GRAD, &[x.clone(), dy, y.clone()], &attrs)?.into_iter().map(Some);
+    let (df, db) = (grads.next().flatten(), grads.next().flatten());
+    let mut g = vec![dx, df];
+    if bias.is_some() {
+        g.push(db);
+    }
+    Ok(Some(g))
+}
+
 fn fused_conv2d_grad(c: &GradCtx) -> G {
     const OP: &str = "FusedConv2D";
+    if let Some(g) = fused_conv2d_grad_one_pass(c)? {
+        return Ok(g);
+    }
     let dy = fused_dy(OP, c)?;
     let (dx, df) = conv_grads(c, &dy)?;
     let mut g = vec![dx, df];
@@ -269,4 +367,5 @@ pub fn register(r: &mut Registry) {
     r.builtin("Conv2DBackpropInput", &["dy", "filter"], backprop_input_k, Some(backprop_input_grad));
     r.builtin("Conv2DBackpropFilter", &["x", "dy"], backprop_filter_k, Some(backprop_filter_grad));
     r.builtin("FusedConv2D", &["x", "filter", "bias", "preluActivationWeights"], fused_conv2d_k, Some(fused_conv2d_grad));
+    r.builtin(FILTER_BIAS_GRAD, &["x", "dy", "y"], filter_bias_grad_k, Some(filter_bias_grad_grad));
 }

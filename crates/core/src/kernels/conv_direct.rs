@@ -29,8 +29,12 @@ use std::arch::x86_64::*;
 /// Multiply-adds below which a convolution stays on the calling thread.
 const PAR_WORK: usize = 1 << 19;
 
-/// Whether this CPU runs the kernels of this module.
+/// Whether this CPU runs the kernels of this module (and the AVX-512 loops of `pool`).
 pub fn available() -> bool {
+    #[cfg(test)]
+    if GENERIC_ONLY.with(|g| g.get()) {
+        return false;
+    }
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx512f")
@@ -39,6 +43,25 @@ pub fn available() -> bool {
     {
         false
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    static GENERIC_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` as on a CPU without AVX-512 (kernels called on this thread take their generic
+/// paths), so that tests cover both.
+#[cfg(test)]
+pub(crate) fn without_avx512<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            GENERIC_ONLY.with(|g| g.set(self.0));
+        }
+    }
+    let _r = Restore(GENERIC_ONLY.with(|g| g.replace(true)));
+    f()
 }
 
 /// A convolution without padding over an NHWC source of `batch × h × w × c`.
@@ -83,6 +106,83 @@ impl Valid {
     }
     fn lines(&self) -> usize {
         self.batch * self.out_h
+    }
+}
+
+/// A walk over the window corners of the output pixels of a run of lines, in order, by
+/// additions only (a tile's inner loop keeps it in a few registers).
+#[derive(Clone, Copy)]
+struct Pixels {
+    count: usize,
+    corner: usize,
+    ow: usize,
+    oh: usize,
+    img: usize,
+    out_w: usize,
+    out_h: usize,
+    step: usize,
+    line_step: usize,
+    img_len: usize,
+}
+
+impl Pixels {
+    fn new(v: &Valid, l0: usize, l1: usize) -> Pixels {
+        Pixels {
+            count: (l1 - l0) * v.out_w,
+            corner: v.line_base(l0),
+            ow: 0,
+            oh: l0 % v.out_h.max(1),
+            img: l0 / v.out_h.max(1),
+            out_w: v.out_w,
+            out_h: v.out_h,
+            step: v.pixel_step(),
+            line_step: v.sh * v.w * v.c,
+            img_len: v.h * v.w * v.c,
+        }
+    }
+    /// The current pixel's corner; moves on to the next pixel.
+    #[inline(always)]
+    fn next(&mut self) -> usize {
+        let r = self.corner;
+        self.ow += 1;
+        self.corner += self.step;
+        if self.ow == self.out_w {
+            self.ow = 0;
+            self.oh += 1;
+            if self.oh == self.out_h {
+                self.oh = 0;
+                self.img += 1;
+            }
+            self.corner = self.img * self.img_len + self.oh * self.line_step;
+        }
+        r
+    }
+}
+
+/// What the filter-gradient tiles read of the output gradient: `dy` rows (`n` apart, from the
+/// tile's first channel on), the forward output `y` at the same offsets when a ReLU's
+/// derivative applies to `dy` (null otherwise), and where a tile stores its channels' sums of
+/// `dy` (the bias gradient; null when it does not).
+#[derive(Clone, Copy)]
+struct DyRows {
+    dy: *const f32,
+    y: *const f32,
+    n: usize,
+    bias: *mut f32,
+}
+
+impl DyRows {
+    /// The rows from channel `c0` on; `sums` says whether this tile stores the bias gradient.
+    fn from_channel(self, c0: usize, sums: bool) -> DyRows {
+        // SAFETY (of the pointer arithmetic): `c0` is below `n`, the row length.
+        unsafe {
+            DyRows {
+                dy: self.dy.add(c0),
+                y: if self.y.is_null() { self.y } else { self.y.add(c0) },
+                n: self.n,
+                bias: if self.bias.is_null() || !sums { std::ptr::null_mut() } else { self.bias.add(c0) },
+            }
+        }
     }
 }
 
@@ -236,36 +336,59 @@ pub fn backprop_input(dy: &[f32], w: &[f32], g: &ConvInfo) -> Option<Vec<f32>> {
     Some(place(&dx, v.batch, (v.h, v.w, v.c), -(g.pad_top as isize), -(g.pad_left as isize), (g.in_h, g.in_w)))
 }
 
-/// `dw` of `y = conv(x, w)` given `dy`: `[fh,fw,Ci,Co]`, the output pixels split over threads
-/// and the partial filters summed. Requires `takes(g)`.
+/// `dw` of `y = conv(x, w)` given `dy`: `[fh,fw,Ci,Co]`. Requires `takes(g)`.
 pub fn backprop_filter(x: &[f32], dy: &[f32], g: &ConvInfo) -> Vec<f32> {
+    filter_grads(x, dy, None, false, g).0
+}
+
+/// The filter gradient and, if `bias`, the bias gradient (`dy` summed per output channel) of
+/// `y = act(conv(x, w) + b)` given the gradient `dy` of `y`, where `act` is a ReLU when `relu`
+/// holds `y` (its derivative applied to `dy` as it is read) and linear otherwise: the output
+/// pixels split over threads and the partial sums added. Requires `takes(g)`.
+pub fn filter_grads(x: &[f32], dy: &[f32], relu: Option<&[f32]>, bias: bool, g: &ConvInfo) -> (Vec<f32>, Vec<f32>) {
     let (src, v) = padded(x, g);
     let offs = v.offsets();
     let vecs = tap_vectors(&offs);
     let (k, n) = (offs.len(), g.out_c);
+    // The tiles by tap vectors read dy through no derivative: apply the ReLU's first.
+    let masked: Option<Vec<f32>> = match (relu, &vecs) {
+        (Some(y), Some(_)) => Some(super::zip_into(dy, y, |&d, &y| if y > 0.0 { d } else { 0.0 })),
+        _ => None,
+    };
+    let (dy, relu) = match &masked {
+        Some(m) => (m.as_slice(), None),
+        None => (dy, relu),
+    };
     let lines = v.lines();
     let parts = if parallel(g.work(), lines) { (rayon::current_num_threads() * 2).min(lines) } else { 1 };
     let partial = |p: usize| -> Vec<f32> {
         let (l0, l1) = (lines * p / parts, lines * (p + 1) / parts);
-        let mut out = vec![0.0f32; k * n];
+        let mut out = vec![0.0f32; k * n + n];
+        let (dw, db) = out.split_at_mut(k * n);
+        let rows = |t: &[f32]| t[l0 * v.out_w * n..].as_ptr();
+        let d = DyRows { dy: rows(dy), y: relu.map_or(std::ptr::null(), rows), n, bias: if bias { db.as_mut_ptr() } else { std::ptr::null_mut() } };
+        let pixels = Pixels::new(&v, l0, l1);
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `takes(g)` checked the CPU; offsets and lines stay inside `src` and `dy`.
+        // SAFETY: `takes(g)` checked the CPU; offsets and lines stay inside `src`, `dy` and `y`.
         unsafe {
             match &vecs {
-                Some(vecs) => filter_vec_lines(&src, &v, vecs, k, dy, n, l0, l1, &mut out),
-                None => filter_lines(&src, &v, &offs, dy, n, l0, l1, &mut out),
+                Some(vecs) => filter_vec_lines(&src, vecs, k, pixels, d, dw),
+                None => filter_lines(&src, &offs, pixels, d, dw),
             }
         };
         out
     };
-    if parts == 1 {
-        return partial(0);
-    }
-    let add = |mut a: Vec<f32>, b: Vec<f32>| {
-        a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-        a
+    let mut out = if parts == 1 {
+        partial(0)
+    } else {
+        let add = |mut a: Vec<f32>, b: Vec<f32>| {
+            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+            a
+        };
+        (0..parts).into_par_iter().map(partial).reduce_with(add).unwrap_or_else(|| vec![0.0; k * n + n])
     };
-    (0..parts).into_par_iter().map(partial).reduce_with(add).unwrap_or_else(|| vec![0.0; k * n])
+    let db = out.split_off(k * n);
+    (out, db)
 }
 
 /// The valid convolution `v` of `src` with `w` (`[taps, n]`), `n` output channels.
@@ -299,7 +422,7 @@ fn conv_valid(src: &[f32], v: &Valid, w: &[f32], n: usize, bias: Option<&[f32]>,
 /// apart, their addresses fit in the general registers: output pixels for the forward and
 /// input-gradient kernels, taps or output channels for the filter-gradient kernels.
 const PIXEL_ROWS: [usize; 4] = [8, 8, 8, 6];
-const TAP_ROWS: [usize; 4] = [8, 8, 8, 6];
+const TAP_ROWS: [usize; 4] = [12, 8, 8, 6];
 const CHANNEL_ROWS: [usize; 4] = [12, 12, 8, 6];
 
 /// Tile rows covering `len`: `(tiles, rows)`, the last tile starting at `len − rows` (tiles may
@@ -331,6 +454,25 @@ macro_rules! by_rows {
     (@call $f:ident, $m:literal, $nv:literal, ($($a:expr),*)) => { $f::<$m, $nv>($($a),*) };
 }
 
+/// Calls `$f::<rows, $nv, $step>($args)` for the run-time `rows`.
+macro_rules! by_rows_step {
+    ($f:ident, $nv:literal, $step:literal, $rows:expr, $args:tt, [$($m:literal)*]) => {
+        match $rows {
+            $($m => by_rows_step!(@call $f, $m, $nv, $step, $args),)*
+            _ => unreachable!("tile height {}", $rows),
+        }
+    };
+    (@call $f:ident, $m:literal, $nv:literal, $step:literal, ($($a:expr),*)) => { $f::<$m, $nv, $step>($($a),*) };
+}
+
+/// Pixel steps (floats between neighbouring tile rows) that the tiles know at compile time,
+/// so that a tile's rows are constant displacements from one register and it can be taller;
+/// other steps are passed at run time.
+const FIXED_STEPS: [usize; 2] = [16, 32];
+
+/// Tile heights of tiles whose pixel step is one of `FIXED_STEPS`.
+const FIXED_STEP_ROWS: [usize; 4] = [12, 12, 8, 6];
+
 /// Forward tiles for output lines `l0..` that fill `out`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
@@ -339,8 +481,9 @@ unsafe fn forward_lines(src: &[f32], v: &Valid, offs: &[usize], w: &[f32], n: us
     let lines = out.len() / (v.out_w * n);
     let k = offs.len();
     let (a_step, a, o, out_p) = (v.pixel_step(), src.as_ptr(), offs.as_ptr(), out.as_mut_ptr() as *mut f32);
+    let fixed = FIXED_STEPS.contains(&a_step);
     for (c0, nv, mask) in column_blocks(n) {
-        let (tiles, rows) = tiling(v.out_w, PIXEL_ROWS[nv - 1]);
+        let (tiles, rows) = tiling(v.out_w, if fixed { FIXED_STEP_ROWS[nv - 1] } else { PIXEL_ROWS[nv - 1] });
         let (b, bias) = (w.as_ptr().add(c0), bias.map_or(std::ptr::null(), |b| b.as_ptr().add(c0)));
         for li in 0..lines {
             let base = v.line_base(l0 + li);
@@ -348,24 +491,34 @@ unsafe fn forward_lines(src: &[f32], v: &Valid, offs: &[usize], w: &[f32], n: us
                 let ow0 = (t * rows).min(v.out_w - rows);
                 let ap = a.add(base + ow0 * a_step);
                 let c = out_p.add((li * v.out_w + ow0) * n + c0);
-                match nv {
-                    1 => by_rows!(forward_tile, 1, rows, (k, ap, a_step, o, b, n, mask, c, n, bias, relu), [1 2 3 4 5 6 7 8]),
-                    2 => by_rows!(forward_tile, 2, rows, (k, ap, a_step, o, b, n, mask, c, n, bias, relu), [1 2 3 4 5 6 7 8]),
-                    3 => by_rows!(forward_tile, 3, rows, (k, ap, a_step, o, b, n, mask, c, n, bias, relu), [1 2 3 4 5 6 7 8]),
-                    _ => by_rows!(forward_tile, 4, rows, (k, ap, a_step, o, b, n, mask, c, n, bias, relu), [1 2 3 4 5 6]),
+                macro_rules! go {
+                    ($step:literal, $r12:tt, $r8:tt, $r6:tt) => {
+                        match nv {
+                            1 => by_rows_step!(forward_tile, 1, $step, rows, (k, ap, a_step, o, b, n, mask, c, n, bias, relu), $r12),
+                            2 => by_rows_step!(forward_tile, 2, $step, rows, (k, ap, a_step, o, b, n, mask, c, n, bias, relu), $r12),
+                            3 => by_rows_step!(forward_tile, 3, $step, rows, (k, ap, a_step, o, b, n, mask, c, n, bias, relu), $r8),
+                            _ => by_rows_step!(forward_tile, 4, $step, rows, (k, ap, a_step, o, b, n, mask, c, n, bias, relu), $r6),
+                        }
+                    };
+                }
+                match a_step {
+                    16 => go!(16, [1 2 3 4 5 6 7 8 9 10 11 12], [1 2 3 4 5 6 7 8], [1 2 3 4 5 6]),
+                    32 => go!(32, [1 2 3 4 5 6 7 8 9 10 11 12], [1 2 3 4 5 6 7 8], [1 2 3 4 5 6]),
+                    _ => go!(0, [1 2 3 4 5 6 7 8], [1 2 3 4 5 6 7 8], [1 2 3 4 5 6]),
                 }
             }
         }
     }
 }
 
-/// One forward tile: `MR` output pixels whose window corners are `a + r·a_step`, `NV` vectors
-/// of output channels from `b` (row stride `b_rs`), stored at `c` (row stride `c_rs`).
+/// One forward tile: `MR` output pixels whose window corners are `a + r·a_step` (`a_step` is
+/// `STEP` when that is not 0), `NV` vectors of output channels from `b` (row stride `b_rs`),
+/// stored at `c` (row stride `c_rs`).
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn forward_tile<const MR: usize, const NV: usize>(
+unsafe fn forward_tile<const MR: usize, const NV: usize, const STEP: usize>(
     k: usize,
     a: *const f32,
     a_step: usize,
@@ -388,7 +541,7 @@ unsafe fn forward_tile<const MR: usize, const NV: usize>(
             *bv = _mm512_maskz_loadu_ps(m, bp.add(16 * j));
         }
         for (r, acc) in acc.iter_mut().enumerate() {
-            let av = _mm512_set1_ps(*ap.add(r * a_step));
+            let av = _mm512_set1_ps(*ap.add(r * if STEP > 0 { STEP } else { a_step }));
             for (acc, bv) in acc.iter_mut().zip(&bv) {
                 *acc = _mm512_fmadd_ps(av, *bv, *acc);
             }
@@ -472,72 +625,65 @@ unsafe fn input_tile<const MR: usize, const NV: usize>(n: usize, a: *const f32, 
     }
 }
 
-/// The filter gradient summed over output lines `l0..l1`, stored into `out` (`[taps, n]`), by
-/// tiles of vectors of taps × output channels.
+/// The filter gradient summed over `pixels`, stored into `dw` (`[taps, n]`), by tiles of
+/// vectors of taps × output channels.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn filter_vec_lines(src: &[f32], v: &Valid, vecs: &[usize], k: usize, dy: &[f32], n: usize, l0: usize, l1: usize, out: &mut [f32]) {
+unsafe fn filter_vec_lines(src: &[f32], vecs: &[usize], k: usize, pixels: Pixels, d: DyRows, dw: &mut [f32]) {
+    let n = d.n;
     for (v0, nv) in vector_groups(vecs.len()) {
         let mask = lane_mask(k, v0 + nv - 1);
         let (tiles, rows) = tiling(n, CHANNEL_ROWS[nv - 1]);
         for t in 0..tiles {
             let o0 = (t * rows).min(n - rows);
-            let (vo, d, c, taps) = (vecs.as_ptr().add(v0), dy.as_ptr().add(o0), out.as_mut_ptr().add(16 * v0 * n + o0), k - 16 * v0);
+            let (vo, d, c, taps) = (vecs.as_ptr().add(v0), d.from_channel(o0, v0 == 0), dw.as_mut_ptr().add(16 * v0 * n + o0), k - 16 * v0);
             let s = src.as_ptr();
             match nv {
-                1 => by_rows!(filter_vec_tile, 1, rows, (s, vo, v, l0, l1, d, n, mask, c, taps), [1 2 3 4 5 6 7 8 9 10 11 12]),
-                2 => by_rows!(filter_vec_tile, 2, rows, (s, vo, v, l0, l1, d, n, mask, c, taps), [1 2 3 4 5 6 7 8 9 10 11 12]),
-                3 => by_rows!(filter_vec_tile, 3, rows, (s, vo, v, l0, l1, d, n, mask, c, taps), [1 2 3 4 5 6 7 8]),
-                _ => by_rows!(filter_vec_tile, 4, rows, (s, vo, v, l0, l1, d, n, mask, c, taps), [1 2 3 4 5 6]),
+                1 => by_rows!(filter_vec_tile, 1, rows, (s, vo, pixels, d, mask, c, taps), [1 2 3 4 5 6 7 8 9 10 11 12]),
+                2 => by_rows!(filter_vec_tile, 2, rows, (s, vo, pixels, d, mask, c, taps), [1 2 3 4 5 6 7 8 9 10 11 12]),
+                3 => by_rows!(filter_vec_tile, 3, rows, (s, vo, pixels, d, mask, c, taps), [1 2 3 4 5 6 7 8]),
+                _ => by_rows!(filter_vec_tile, 4, rows, (s, vo, pixels, d, mask, c, taps), [1 2 3 4 5 6]),
             }
         }
     }
 }
 
 /// One filter-gradient tile by tap vectors: `NV` vectors of taps (offsets `vo[..NV]`) × `MR`
-/// output channels of `dy` (row stride `n`), summed over the pixels of lines `l0..l1`, stored
-/// at `c` (`[taps, n]`, `taps` rows left).
+/// output channels of `d` (which applies no derivative: `d.y` is null), summed over `pixels`,
+/// stored at `c` (`[taps, n]`, `taps` rows left); with the channels' sums of `dy` at `d.bias`
+/// when that is set.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn filter_vec_tile<const MR: usize, const NV: usize>(
-    src: *const f32,
-    vo: *const usize,
-    v: &Valid,
-    l0: usize,
-    l1: usize,
-    dy: *const f32,
-    n: usize,
-    mask: u16,
-    c: *mut f32,
-    taps: usize,
-) {
+unsafe fn filter_vec_tile<const MR: usize, const NV: usize>(src: *const f32, vo: *const usize, pixels: Pixels, d: DyRows, mask: u16, c: *mut f32, taps: usize) {
     let mut tp = [src; NV];
     for (j, p) in tp.iter_mut().enumerate() {
         *p = src.add(*vo.add(j));
     }
-    let step = v.pixel_step();
+    let n = d.n;
+    let lanes_mask: u16 = if MR >= 16 { u16::MAX } else { (1u16 << MR) - 1 };
     let mut acc = [[_mm512_setzero_ps(); NV]; MR];
-    for l in l0..l1 {
-        let base = v.line_base(l);
-        let dl = dy.add(l * v.out_w * n);
-        for ow in 0..v.out_w {
-            let r = base + ow * step;
-            let dp = dl.add(ow * n);
-            let mut xv = [_mm512_setzero_ps(); NV];
-            for (j, xv) in xv.iter_mut().enumerate() {
-                let m = if j + 1 < NV { u16::MAX } else { mask };
-                *xv = _mm512_maskz_loadu_ps(m, tp[j].add(r));
-            }
-            for (o, acc) in acc.iter_mut().enumerate() {
-                let b = _mm512_set1_ps(*dp.add(o));
-                for (acc, xv) in acc.iter_mut().zip(&xv) {
-                    *acc = _mm512_fmadd_ps(*xv, b, *acc);
-                }
+    let mut sum = _mm512_setzero_ps();
+    let (mut dp, mut px) = (d.dy, pixels);
+    for _ in 0..pixels.count {
+        let r = px.next();
+        let mut xv = [_mm512_setzero_ps(); NV];
+        for (j, xv) in xv.iter_mut().enumerate() {
+            let m = if j + 1 < NV { u16::MAX } else { mask };
+            *xv = _mm512_maskz_loadu_ps(m, tp[j].add(r));
+        }
+        sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(lanes_mask, dp));
+        for (o, acc) in acc.iter_mut().enumerate() {
+            let b = _mm512_set1_ps(*dp.add(o));
+            for (acc, xv) in acc.iter_mut().zip(&xv) {
+                *acc = _mm512_fmadd_ps(*xv, b, *acc);
             }
         }
+        dp = dp.add(n);
+    }
+    if !d.bias.is_null() {
+        _mm512_mask_storeu_ps(d.bias, lanes_mask, sum);
     }
     let mut lanes = [0.0f32; 16];
     for (o, acc) in acc.iter().enumerate() {
@@ -550,68 +696,67 @@ unsafe fn filter_vec_tile<const MR: usize, const NV: usize>(
     }
 }
 
-/// The filter gradient summed over output lines `l0..l1`, stored into `out` (`[taps, n]`), by
-/// tiles of taps × vectors of output channels (any tap layout).
+/// The filter gradient summed over `pixels`, stored into `dw` (`[taps, n]`), by tiles of taps
+/// × vectors of output channels (any tap layout).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn filter_lines(src: &[f32], v: &Valid, offs: &[usize], dy: &[f32], n: usize, l0: usize, l1: usize, out: &mut [f32]) {
-    let k = offs.len();
+unsafe fn filter_lines(src: &[f32], offs: &[usize], pixels: Pixels, d: DyRows, dw: &mut [f32]) {
+    let (k, n) = (offs.len(), d.n);
     for (c0, nv, mask) in column_blocks(n) {
         let (tiles, rows) = tiling(k, TAP_ROWS[nv - 1]);
         for t in 0..tiles {
             let i0 = (t * rows).min(k - rows);
-            let (o, d, c) = (offs.as_ptr().add(i0), dy.as_ptr().add(c0), out.as_mut_ptr().add(i0 * n + c0));
+            let (o, d, c, s) = (offs.as_ptr().add(i0), d.from_channel(c0, t == 0), dw.as_mut_ptr().add(i0 * n + c0), src.as_ptr());
             match nv {
-                1 => by_rows!(filter_tile, 1, rows, (src.as_ptr(), o, v, l0, l1, d, n, mask, c), [1 2 3 4 5 6 7 8]),
-                2 => by_rows!(filter_tile, 2, rows, (src.as_ptr(), o, v, l0, l1, d, n, mask, c), [1 2 3 4 5 6 7 8]),
-                3 => by_rows!(filter_tile, 3, rows, (src.as_ptr(), o, v, l0, l1, d, n, mask, c), [1 2 3 4 5 6 7 8]),
-                _ => by_rows!(filter_tile, 4, rows, (src.as_ptr(), o, v, l0, l1, d, n, mask, c), [1 2 3 4 5 6]),
+                1 => by_rows!(filter_tile, 1, rows, (s, o, pixels, d, mask, c), [1 2 3 4 5 6 7 8 9 10 11 12]),
+                2 => by_rows!(filter_tile, 2, rows, (s, o, pixels, d, mask, c), [1 2 3 4 5 6 7 8]),
+                3 => by_rows!(filter_tile, 3, rows, (s, o, pixels, d, mask, c), [1 2 3 4 5 6 7 8]),
+                _ => by_rows!(filter_tile, 4, rows, (s, o, pixels, d, mask, c), [1 2 3 4 5 6]),
             }
         }
     }
 }
 
 /// One filter-gradient tile: `MR` taps (offsets `offs[..MR]`) × `NV` vectors of output
-/// channels of `dy` (row stride `n`), summed over the pixels of lines `l0..l1`, stored at `c`.
+/// channels of `d`, summed over `pixels`, stored at `c` (row stride `n`); with the channels'
+/// sums of `dy` at `d.bias` when that is set.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn filter_tile<const MR: usize, const NV: usize>(
-    src: *const f32,
-    offs: *const usize,
-    v: &Valid,
-    l0: usize,
-    l1: usize,
-    dy: *const f32,
-    n: usize,
-    mask: u16,
-    c: *mut f32,
-) {
+unsafe fn filter_tile<const MR: usize, const NV: usize>(src: *const f32, offs: *const usize, pixels: Pixels, d: DyRows, mask: u16, c: *mut f32) {
     let mut taps = [src; MR];
     for (j, p) in taps.iter_mut().enumerate() {
         *p = src.add(*offs.add(j));
     }
-    let step = v.pixel_step();
-    let mut acc = [[_mm512_setzero_ps(); NV]; MR];
-    for l in l0..l1 {
-        let base = v.line_base(l);
-        let dl = dy.add(l * v.out_w * n);
-        for ow in 0..v.out_w {
-            let r = base + ow * step;
-            let dp = dl.add(ow * n);
-            let mut bv = [_mm512_setzero_ps(); NV];
-            for (j, bv) in bv.iter_mut().enumerate() {
-                let m = if j + 1 < NV { u16::MAX } else { mask };
-                *bv = _mm512_maskz_loadu_ps(m, dp.add(16 * j));
+    let n = d.n;
+    let zero = _mm512_setzero_ps();
+    // Without a ReLU every lane is live; `y` then reads dy itself, which is never used.
+    let (yp0, all_live) = if d.y.is_null() { (d.dy, u16::MAX) } else { (d.y, 0) };
+    let mut acc = [[zero; NV]; MR];
+    let mut sum = [zero; NV];
+    let (mut dp, mut yp, mut px) = (d.dy, yp0, pixels);
+    for _ in 0..pixels.count {
+        let r = px.next();
+        let mut bv = [zero; NV];
+        for (j, bv) in bv.iter_mut().enumerate() {
+            let m = if j + 1 < NV { u16::MAX } else { mask };
+            let live = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(_mm512_maskz_loadu_ps(m, yp.add(16 * j)), zero) | all_live;
+            *bv = _mm512_maskz_loadu_ps(m & live, dp.add(16 * j));
+            sum[j] = _mm512_add_ps(sum[j], *bv);
+        }
+        for (acc, p) in acc.iter_mut().zip(&taps) {
+            let av = _mm512_set1_ps(*p.add(r));
+            for (acc, bv) in acc.iter_mut().zip(&bv) {
+                *acc = _mm512_fmadd_ps(av, *bv, *acc);
             }
-            for (acc, p) in acc.iter_mut().zip(&taps) {
-                let av = _mm512_set1_ps(*p.add(r));
-                for (acc, bv) in acc.iter_mut().zip(&bv) {
-                    *acc = _mm512_fmadd_ps(av, *bv, *acc);
-                }
-            }
+        }
+        dp = dp.add(n);
+        yp = yp.add(n);
+    }
+    if !d.bias.is_null() {
+        for (j, &s) in sum.iter().enumerate() {
+            let m = if j + 1 < NV { u16::MAX } else { mask };
+            _mm512_mask_storeu_ps(d.bias.add(16 * j), m, s);
         }
     }
     for (r, acc) in acc.iter().enumerate() {

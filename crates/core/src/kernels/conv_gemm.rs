@@ -152,6 +152,25 @@ pub fn backprop_filter(x: &[f32], dy: &[f32], g: &ConvInfo) -> Vec<f32> {
     backprop_filter_im2col(x, dy, g)
 }
 
+/// The filter gradient and, if `bias`, the bias gradient of `y = act(conv(x, w) + b)` given the
+/// gradient `dy` of `y`; `act` is a ReLU when `relu` holds `y`, else linear.
+pub fn filter_grads(x: &[f32], dy: &[f32], relu: Option<&[f32]>, bias: bool, g: &ConvInfo) -> (Vec<f32>, Vec<f32>) {
+    if conv_direct::takes(g) {
+        return conv_direct::filter_grads(x, dy, relu, bias, g);
+    }
+    let dy: std::borrow::Cow<[f32]> = match relu {
+        Some(y) => dy.iter().zip(y).map(|(&d, &y)| if y > 0.0 { d } else { 0.0 }).collect::<Vec<f32>>().into(),
+        None => dy.into(),
+    };
+    let mut db = vec![0.0f32; if bias { g.out_c } else { 0 }];
+    if bias && g.out_c > 0 {
+        for row in dy.chunks_exact(g.out_c) {
+            db.iter_mut().zip(row).for_each(|(s, d)| *s += d);
+        }
+    }
+    (backprop_filter(x, &dy, g), db)
+}
+
 /// `forward` by im2col and GEMM.
 pub(crate) fn forward_im2col(x: &[f32], w: &[f32], g: &ConvInfo) -> Vec<f32> {
     let (k, co, ow) = (g.filter_h * g.filter_w * g.in_c, g.out_c, g.out_w);

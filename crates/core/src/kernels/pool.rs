@@ -80,18 +80,6 @@ fn by_images<T: Send>(g: &ConvInfo, dx: &mut [T], image: impl Fn((usize, &mut [T
     }
 }
 
-/// Whether the loops below run their AVX-512 forms.
-fn avx512() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
 /// The input rows (or columns) of window `o` along one axis: `[lo, hi)` clamped to the input.
 #[inline(always)]
 fn span(o: usize, stride: usize, pad: usize, filter: usize, len: usize) -> (usize, usize) {
@@ -170,7 +158,7 @@ fn max_pool<T: Copy + PartialOrd + Send + Sync + 'static>(x: &[T], g: &ConvInfo,
         return Vec::new();
     }
     let mut out = Vec::with_capacity(len);
-    let wide = avx512();
+    let wide = super::conv_direct::available();
     by_lines(g, &mut out.spare_capacity_mut()[..len], |(l, o)| {
         let (n, oh) = (l / g.out_h, l % g.out_h);
         let xi = &x[n * img..(n + 1) * img];
@@ -253,38 +241,60 @@ fn max_args(img: &[f32], g: &ConvInfo, oh: usize, best: &mut [f32], arg: &mut [u
     }
 }
 
+/// Walks the input of one image for disjoint windows (strides at least the window): calls
+/// `gap(ih, iw0, iw1)` for the pixels of row `ih` in no window, `line(oh)` before the rows of
+/// output row `oh`, and `pixel(ih, iw, oh, ow)` for each pixel in a window, row by row.
+#[inline(always)]
+fn walk_disjoint(g: &ConvInfo, mut gap: impl FnMut(usize, usize, usize), mut line: impl FnMut(usize), mut pixel: impl FnMut(usize, usize, usize, usize)) {
+    let mut next_row = 0;
+    for oh in 0..g.out_h {
+        let (h0, h1) = span(oh, g.stride_h, g.pad_top, g.filter_h, g.in_h);
+        (next_row..h0).for_each(|ih| gap(ih, 0, g.in_w));
+        if h1 > h0 {
+            line(oh);
+        }
+        for ih in h0..h1 {
+            let mut next_col = 0;
+            for ow in 0..g.out_w {
+                let (w0, w1) = span(ow, g.stride_w, g.pad_left, g.filter_w, g.in_w);
+                if w0 > next_col {
+                    gap(ih, next_col, w0);
+                }
+                (w0..w1).for_each(|iw| pixel(ih, iw, oh, ow));
+                next_col = next_col.max(w1);
+            }
+            if next_col < g.in_w {
+                gap(ih, next_col, g.in_w);
+            }
+        }
+        next_row = next_row.max(h1);
+    }
+    (next_row..g.in_h).for_each(|ih| gap(ih, 0, g.in_w));
+}
+
 /// `dx` of one image when no two windows overlap: every input pixel is written once, with its
 /// window's `dy` where it is the window's first maximum and 0 elsewhere.
 fn max_grad_disjoint(img: &[f32], dy: &[f32], g: &ConvInfo, dx: &mut [MaybeUninit<f32>], best: &mut [f32], arg: &mut [u32]) {
     let c = g.in_c;
-    let mut line = usize::MAX;
-    for (ih, row) in dx.chunks_exact_mut(g.in_w * c).enumerate() {
-        let (oh, kh) = ((ih + g.pad_top) / g.stride_h, (ih + g.pad_top) % g.stride_h);
-        if oh >= g.out_h || kh >= g.filter_h {
-            row.iter_mut().for_each(|d| {
+    let dx = std::cell::RefCell::new(dx);
+    let arg = std::cell::RefCell::new(arg);
+    walk_disjoint(
+        g,
+        |ih, iw0, iw1| {
+            dx.borrow_mut()[(ih * g.in_w + iw0) * c..(ih * g.in_w + iw1) * c].iter_mut().for_each(|d| {
                 d.write(0.0);
-            });
-            continue;
-        }
-        if oh != line {
-            max_args(img, g, oh, best, arg);
-            line = oh;
-        }
-        for (iw, px) in row.chunks_exact_mut(c).enumerate() {
-            let (ow, kw) = ((iw + g.pad_left) / g.stride_w, (iw + g.pad_left) % g.stride_w);
-            if ow >= g.out_w || kw >= g.filter_w {
-                px.iter_mut().for_each(|d| {
-                    d.write(0.0);
-                });
-                continue;
-            }
+            })
+        },
+        |oh| max_args(img, g, oh, best, &mut arg.borrow_mut()),
+        |ih, iw, oh, ow| {
             let p = (ih * g.in_w + iw) as u32;
+            let (arg, mut dx) = (arg.borrow(), dx.borrow_mut());
             let (a, d) = (&arg[ow * c..(ow + 1) * c], &dy[(oh * g.out_w + ow) * c..][..c]);
-            for ((o, &a), &d) in px.iter_mut().zip(a).zip(d) {
+            for ((o, &a), &d) in dx[p as usize * c..(p as usize + 1) * c].iter_mut().zip(a).zip(d) {
                 o.write(if a == p { d } else { 0.0 });
             }
-        }
-    }
+        },
+    );
 }
 
 /// `dx` of one image, zeroed, for overlapping windows: each window adds its `dy` to its first
@@ -311,16 +321,10 @@ unsafe fn max_grad_disjoint_avx512(img: &[f32], dy: &[f32], g: &ConvInfo, dx: &m
     let c = g.in_c;
     let masks: Vec<(usize, u16)> = (0..c).step_by(16).map(|c0| (c0, if c - c0 >= 16 { u16::MAX } else { (1u16 << (c - c0)) - 1 })).collect();
     let (x, dyp, ap, dxp) = (img.as_ptr(), dy.as_ptr(), arg.as_mut_ptr(), dx.as_mut_ptr() as *mut f32);
-    let zero = _mm512_setzero_ps();
-    let mut line = usize::MAX;
-    for ih in 0..g.in_h {
-        let row = dxp.add(ih * g.in_w * c);
-        let (oh, kh) = ((ih + g.pad_top) / g.stride_h, (ih + g.pad_top) % g.stride_h);
-        if oh >= g.out_h || kh >= g.filter_h {
-            std::ptr::write_bytes(row, 0, g.in_w * c);
-            continue;
-        }
-        if oh != line {
+    walk_disjoint(
+        g,
+        |ih, iw0, iw1| std::ptr::write_bytes(dxp.add((ih * g.in_w + iw0) * c), 0, (iw1 - iw0) * c),
+        |oh| {
             let (h0, h1) = span(oh, g.stride_h, g.pad_top, g.filter_h, g.in_h);
             for ow in 0..g.out_w {
                 let (w0, w1) = span(ow, g.stride_w, g.pad_left, g.filter_w, g.in_w);
@@ -339,24 +343,18 @@ unsafe fn max_grad_disjoint_avx512(img: &[f32], dy: &[f32], g: &ConvInfo, dx: &m
                     _mm512_mask_storeu_epi32(ap.add(ow * c + c0) as *mut i32, m, at);
                 }
             }
-            line = oh;
-        }
-        for iw in 0..g.in_w {
-            let px = row.add(iw * c);
-            let (ow, kw) = ((iw + g.pad_left) / g.stride_w, (iw + g.pad_left) % g.stride_w);
-            if ow >= g.out_w || kw >= g.filter_w {
-                std::ptr::write_bytes(px, 0, c);
-                continue;
-            }
-            let p = _mm512_set1_epi32((ih * g.in_w + iw) as i32);
+        },
+        |ih, iw, oh, ow| {
+            let p = ih * g.in_w + iw;
+            let pv = _mm512_set1_epi32(p as i32);
             for &(c0, m) in &masks {
                 let at = _mm512_maskz_loadu_epi32(m, ap.add(ow * c + c0) as *const i32);
                 let d = _mm512_maskz_loadu_ps(m, dyp.add((oh * g.out_w + ow) * c + c0));
-                let won = _mm512_cmpeq_epi32_mask(at, p);
-                _mm512_mask_storeu_ps(px.add(c0), m, _mm512_mask_blend_ps(won, zero, d));
+                let won = _mm512_cmpeq_epi32_mask(at, pv);
+                _mm512_mask_storeu_ps(dxp.add(p * c + c0), m, _mm512_maskz_mov_ps(won, d));
             }
-        }
-    }
+        },
+    );
 }
 
 fn max_pool_grad_k(i: &[Tensor], attrs: &Attrs) -> Result<Vec<Tensor>> {
@@ -372,7 +370,7 @@ fn max_pool_grad_k(i: &[Tensor], attrs: &Attrs) -> Result<Vec<Tensor>> {
     let out_img = g.out_h * g.out_w * c;
     let scratch = || (vec![0.0f32; g.out_w * c], vec![0u32; g.out_w * c]);
     if g.stride_h >= g.filter_h && g.stride_w >= g.filter_w {
-        let wide = avx512();
+        let wide = super::conv_direct::available();
         let mut dx: Vec<f32> = Vec::with_capacity(x.size());
         by_images(&g, &mut dx.spare_capacity_mut()[..x.size()], |(n, dxi)| {
             let (mut best, mut arg) = scratch();

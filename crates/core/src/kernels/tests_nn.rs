@@ -214,19 +214,11 @@ fn conv2d_register_tiles_match_direct_loops() {
 /// The im2col path, which CPUs without AVX-512 take, on the same shapes.
 #[test]
 fn conv2d_im2col_matches_direct_loops() {
-    use super::conv_gemm::{backprop_filter_im2col, backprop_input_im2col, forward_im2col};
-    use super::conv_info::{conv_info, ConvAttrs};
-    for (xs, ws, g) in DIRECT_CASES {
-        let (_, ys) = products(xs, ws, g, false);
-        let (x, w, dy) = (rand(&xs, 1, -1.0, 1.0), rand(&ws, 2, -1.0, 1.0), rand(&ys, 3, -1.0, 1.0));
-        let [y, dx, dw] = reference(&x, &w, &dy, g, false);
-        let a = ConvAttrs::parse("Conv2D", &attrs(g.attrs()), true).unwrap();
-        let info = conv_info("Conv2D", &xs, &ws, &a, false).unwrap();
-        let (xv, wv, dyv) = (x.to_f32_vec(), w.to_f32_vec(), dy.to_f32_vec());
-        assert_close(&forward_im2col(&xv, &wv, &info), &y, 1e-4);
-        assert_close(&backprop_input_im2col(&dyv, &wv, &info), &dx, 1e-4);
-        assert_close(&backprop_filter_im2col(&xv, &dyv, &info), &dw, 1e-4);
-    }
+    super::conv_direct::without_avx512(|| {
+        for (xs, ws, g) in DIRECT_CASES {
+            compare_with_reference(xs, ws, g, false);
+        }
+    });
 }
 
 /// The fused bias and ReLU of the register tiles against `Conv2D` followed by both.
@@ -364,6 +356,79 @@ fn pooling_values_and_gradients() {
     check_grads(&move |v: &[Tensor]| run("AvgPoolGrad", &[v[0].clone(), x.clone()], &a), &[dy]);
 }
 
+/// The gradients of a relu or linear `FusedConv2D` with respect to its filter and bias only
+/// (its input is not a source, as for a model's first layer) come from one
+/// `_FusedConv2DBackpropFilter` pass over dy; they match the filter gradient and sum of dy
+/// through the activation by the separate kernels, with and without a bias, NHWC and NCHW.
+#[test]
+fn fused_conv2d_filter_and_bias_gradients_in_one_pass() {
+    fused_one_pass_cases();
+    super::conv_direct::without_avx512(fused_one_pass_cases);
+}
+
+fn fused_one_pass_cases() {
+    use crate::engine::{run_kernel, with_tape};
+    use crate::tape;
+    let mut cases: Vec<([usize; 4], [usize; 4], serde_json::Value)> = DIRECT_CASES.iter().map(|&(xs, ws, g)| (xs, ws, g.attrs())).collect();
+    cases.push(([2, 3, 6, 5], [3, 3, 3, 4], json!({"strides": 1, "pad": "same", "dataFormat": "NCHW"})));
+    for (xs, ws, a) in cases {
+        for (act, with_bias) in [("relu", true), ("relu", false), ("linear", true)] {
+            let nchw = a["dataFormat"] == "NCHW";
+            let (x, w, b) = (rand(&xs, 21, -1.0, 1.0), rand(&ws, 22, -1.0, 1.0), rand(&[ws[3]], 23, -0.5, 0.5));
+            let mut fa = a.clone();
+            fa["activation"] = json!(act);
+            let fa = attrs(fa);
+            let (w, b) = (w.with_new_id(), b.with_new_id());
+            let inputs = if with_bias { vec![x.clone(), w.clone(), b.clone()] } else { vec![x.clone(), w.clone()] };
+            let tp = tape::new_tape();
+            let (y, seed) = with_tape(&tp, || {
+                let y = run("FusedConv2D", &inputs, &fa);
+                (y.clone(), rand(y.shape(), 24, -1.0, 1.0))
+            });
+            let got = tape::gradients(&tp, &y, &[w.id(), b.id()], Some(seed.clone())).unwrap();
+            let dyr = if act == "relu" { run("ReluGrad", &[seed.clone(), y.clone()], &Attrs::new()) } else { seed };
+            let mut af = a.clone();
+            af["filterShape"] = json!(ws);
+            let want_w = run("Conv2DBackpropFilter", &[x.clone(), dyr.clone()], &attrs(af.clone()));
+            assert_close(&got[0].as_ref().unwrap().to_f32_vec(), &want_w.to_f32_vec(), 1e-4);
+            if with_bias {
+                let axes = if nchw { vec![0, 2, 3] } else { vec![0, 1, 2] };
+                let want_b = run("Sum", &[dyr.clone()], &attrs(json!({"axis": axes, "keepDims": false})));
+                assert_close(&got[1].as_ref().unwrap().to_f32_vec(), &want_b.to_f32_vec(), 1e-4);
+            } else {
+                assert!(got[1].is_none());
+            }
+            // The kernel itself, given dy through the activation already (what the rule passes
+            // when the input gradient is wanted too).
+            af["activation"] = json!("linear");
+            af["withBias"] = json!(true);
+            let out = run_kernel("_FusedConv2DBackpropFilter", &[x.clone(), dyr.clone(), y.clone()], &attrs(af)).unwrap();
+            assert_close(&out[0].to_f32_vec(), &want_w.to_f32_vec(), 1e-4);
+        }
+    }
+}
+
+/// `_FusedConv2DBackpropFilter` is differentiable (second order through a fused convolution).
+#[test]
+fn fused_filter_gradient_kernel_gradients() {
+    use crate::engine::run_kernel;
+    let x = rand(&[2, 5, 4, 3], 31, -1.0, 1.0);
+    let dy = rand(&[2, 5, 4, 2], 32, -1.0, 1.0);
+    // y away from 0, where the ReLU's derivative does not change under a small step.
+    let y = Tensor::f32(dy.shape().to_vec(), rand(dy.shape(), 33, -1.0, 1.0).to_f32_vec().iter().map(|v| v + 0.2 * v.signum()).collect());
+    for act in ["relu", "linear"] {
+        let a = attrs(json!({"strides": 1, "pad": "same", "filterShape": [3, 3, 3, 2], "activation": act, "withBias": true}));
+        for out in 0..2 {
+            let a = a.clone();
+            check_grads(&move |v: &[Tensor]| run_kernel("_FusedConv2DBackpropFilter", v, &a).unwrap()[out].clone(), &[x.clone(), dy.clone(), y.clone()]);
+        }
+    }
+    let e = run_kernel("_FusedConv2DBackpropFilter", &[x.clone(), dy.clone(), y.clone()], &attrs(json!({"strides": 1, "pad": "same", "filterShape": [3, 3, 3, 2], "activation": "elu"})))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("_FusedConv2DBackpropFilter") && e.contains("elu"), "{e}");
+}
+
 /// Max pool and its gradient by direct loops over explicit windows: the first maximum of a
 /// window (strictly greater than all before it, starting from −∞) takes the window's dy.
 fn max_pool_reference(x: &[f32], [n, h, w, c]: [usize; 4], (fh, fw): (usize, usize), (sh, sw): (usize, usize), (pt, pl): (usize, usize), (oh, ow): (usize, usize), dy: &[f32]) -> (Vec<f32>, Vec<f32>) {
@@ -395,6 +460,11 @@ fn max_pool_reference(x: &[f32], [n, h, w, c]: [usize; 4], (fh, fw): (usize, usi
 
 #[test]
 fn max_pool_matches_direct_loops() {
+    max_pool_cases();
+    super::conv_direct::without_avx512(max_pool_cases);
+}
+
+fn max_pool_cases() {
     // (input, filter, strides, 'same'): channel counts below, at and above a vector of 16,
     // disjoint and overlapping windows, gaps between windows, padding (windows that hang over
     // the edge).
