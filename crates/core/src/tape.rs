@@ -72,18 +72,22 @@ pub fn gradients(tape: &TapeRef, y: &Tensor, xs: &[u64], dy: Option<Tensor>) -> 
         if !node.outputs.iter().any(|o| grads.contains_key(&o.id())) {
             continue;
         }
-        let grad_outputs = registry::gradient_outputs(&node.kernel);
-        let dys = node
-            .outputs
-            .iter()
-            .enumerate()
-            .map(|(i, o)| match grads.get(&o.id()) {
-                Some(g) => Ok(g.clone()),
-                // A workspace takes no gradient: a placeholder rather than zeros of its size.
-                None if grad_outputs.is_some_and(|n| i >= n) => Ok(Tensor::f32(vec![0], Vec::new())),
-                None => ops::zeros_like(o),
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let mut dys = Vec::with_capacity(node.outputs.len());
+        let mut grad_outputs = None;
+        for (i, o) in node.outputs.iter().enumerate() {
+            dys.push(match grads.get(&o.id()) {
+                Some(g) => g.clone(),
+                None => {
+                    let n = *grad_outputs.get_or_insert_with(|| registry::gradient_outputs(&node.kernel));
+                    if n.is_some_and(|n| i >= n) {
+                        // A workspace takes no gradient: a placeholder rather than zeros of its size.
+                        Tensor::f32(vec![0], Vec::new())
+                    } else {
+                        ops::zeros_like(o)?
+                    }
+                }
+            });
+        }
         let needs: Vec<bool> = node.inputs.iter().map(|t| reach.contains(&t.id())).collect();
         let input_grads = run_rule(node, &dys, &needs)?;
         for ((inp, g), &needed) in node.inputs.iter().zip(input_grads).zip(&needs) {

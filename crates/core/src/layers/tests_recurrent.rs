@@ -967,12 +967,15 @@ fn fused_kernels_match_the_stepwise_path_with_wider_layers() {
         fill_weights(&*l, &[b, t_, f], 17, 0.4);
         let x = rand(&[b, t_, f], 5, -1.0, 1.0);
         let want = recurrent::with_stepwise(|| outputs_and_grads(&*l, std::slice::from_ref(&x), Some(&mask)));
-        let got = rnn::with_block_rows(4, || outputs_and_grads(&*l, std::slice::from_ref(&x), Some(&mask)));
-        for (a, w) in got.0.iter().zip(&want.0) {
-            assert_close(a, w, 1e-5);
-        }
-        for (a, w) in got.1.iter().zip(&want.1) {
-            assert_close(a, w, 1e-4);
+        for general in [false, true] {
+            let run = || rnn::with_block_rows(4, || outputs_and_grads(&*l, std::slice::from_ref(&x), Some(&mask)));
+            let got = if general { rnn::with_general_gemm(run) } else { run() };
+            for (a, w) in got.0.iter().zip(&want.0) {
+                assert_close(a, w, 1e-5);
+            }
+            for (a, w) in got.1.iter().zip(&want.1) {
+                assert_close(a, w, 1e-4);
+            }
         }
     }
 }
@@ -984,13 +987,15 @@ fn recurrent_products_match_a_plain_loop() {
         let a = rand(&[m, lda], 1, -1.0, 1.0).to_f32_vec();
         let b = rand(&[k.max(1), ldb], 2, -1.0, 1.0).to_f32_vec();
         let c0 = rand(&[m, ldc], 3, -1.0, 1.0).to_f32_vec();
-        for (accumulate, transposed) in [(false, false), (true, false), (true, true)] {
+        for (accumulate, transposed, general) in [(false, false, false), (true, false, false), (true, true, false), (false, false, true), (true, true, true)] {
             let mut c = c0.clone();
             // `a` as stored, or read as the transpose of a [k, m] matrix (rows m + 1 apart).
             let at: Vec<f32> = if transposed { (0..k * (m + 1)).map(|i| if i % (m + 1) < m { a[(i % (m + 1)) * lda + i / (m + 1)] } else { f32::NAN }).collect() } else { a.clone() };
             let (a_rs, a_cs) = if transposed { (1, m + 1) } else { (lda, 1) };
+            let cp = c.as_mut_ptr();
             // SAFETY: every operand spans the rows × leading dimensions addressed.
-            unsafe { rnn::small_gemm(m, n, k, c.as_mut_ptr(), ldc, accumulate, at.as_ptr(), a_rs, a_cs, b.as_ptr(), ldb) };
+            let product = || unsafe { rnn::small_gemm(m, n, k, cp, ldc, accumulate, at.as_ptr(), a_rs, a_cs, b.as_ptr(), ldb) };
+            if general { rnn::with_general_gemm(product) } else { product() };
             for i in 0..m {
                 for j in 0..ldc {
                     let got = c[i * ldc + j];
@@ -1000,7 +1005,7 @@ fn recurrent_products_match_a_plain_loop() {
                     }
                     let dot: f32 = (0..k).map(|p| a[i * lda + p] * b[p * ldb + j]).sum();
                     let want = if accumulate { c0[i * ldc + j] + dot } else { dot };
-                    assert!((got - want).abs() <= 1e-4 * (1.0 + want.abs()), "m={m} n={n} k={k} acc={accumulate} transposed={transposed} ({i},{j}): {got} vs {want}");
+                    assert!((got - want).abs() <= 1e-4 * (1.0 + want.abs()), "m={m} n={n} k={k} acc={accumulate} transposed={transposed} general={general} ({i},{j}): {got} vs {want}");
                 }
             }
         }
