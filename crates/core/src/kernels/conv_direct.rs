@@ -4,7 +4,7 @@
 //! pixel, `i = (kh, kw, ci)` a filter tap and `off(i)` its offset from a window's corner
 //! `base(r)`:
 //!
-//! - forward: `y[r, :] = Σ_i src[base(r) + off(i)] · w[i, :]`, tiles of up to 8 pixels of one
+//! - forward: `y[r, :] = Σ_i src[base(r) + off(i)] · w[i, :]`, tiles of up to 12 pixels of one
 //!   output line × up to 64 output channels, the bias and a ReLU applied as a tile is stored;
 //! - input gradient: per tile of pixels, `dy[r, :] · wᵀ` (the pixels' rows of the im2col
 //!   gradient) added straight into their windows of `dx`, images split over threads; this
@@ -131,8 +131,8 @@ impl Pixels {
             count: (l1 - l0) * v.out_w,
             corner: v.line_base(l0),
             ow: 0,
-            oh: l0 % v.out_h.max(1),
-            img: l0 / v.out_h.max(1),
+            oh: l0 % v.out_h,
+            img: l0 / v.out_h,
             out_w: v.out_w,
             out_h: v.out_h,
             step: v.pixel_step(),

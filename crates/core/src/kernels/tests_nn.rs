@@ -396,7 +396,7 @@ fn fused_one_pass_cases() {
             assert_close(&got[0].as_ref().unwrap().to_f32_vec(), &want_w.to_f32_vec(), 1e-4);
             if with_bias {
                 let axes = if nchw { vec![0, 2, 3] } else { vec![0, 1, 2] };
-                let want_b = run("Sum", &[dyr.clone()], &attrs(json!({"axis": axes, "keepDims": false})));
+                let want_b = run("Sum", from_ref(&dyr), &attrs(json!({"axis": axes, "keepDims": false})));
                 assert_close(&got[1].as_ref().unwrap().to_f32_vec(), &want_b.to_f32_vec(), 1e-4);
             } else {
                 assert!(got[1].is_none());
