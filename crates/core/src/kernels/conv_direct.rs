@@ -4,7 +4,7 @@
 //! pixel, `i = (kh, kw, ci)` a filter tap and `off(i)` its offset from a window's corner
 //! `base(r)`:
 //!
-//! - forward: `y[r, :] = Σ_i src[base(r) + off(i)] · w[i, :]`, tiles of up to 8 pixels of one
+//! - forward: `y[r, :] = Σ_i src[base(r) + off(i)] · w[i, :]`, tiles of up to 12 pixels of one
 //!   output line × up to 64 output channels, the bias and a ReLU applied as a tile is stored;
 //! - input gradient: per tile of pixels, `dy[r, :] · wᵀ` (the pixels' rows of the im2col
 //!   gradient) added straight into their windows of `dx`, images split over threads; this
@@ -131,8 +131,8 @@ impl Pixels {
             count: (l1 - l0) * v.out_w,
             corner: v.line_base(l0),
             ow: 0,
-            oh: l0 % v.out_h.max(1),
-            img: l0 / v.out_h.max(1),
+            oh: l0 % v.out_h,
+            img: l0 / v.out_h,
             out_w: v.out_w,
             out_h: v.out_h,
             step: v.pixel_step(),
@@ -173,7 +173,7 @@ struct DyRows {
 
 impl DyRows {
     /// The rows from channel `c0` on; `sums` says whether this tile stores the bias gradient.
-    fn from_channel(self, c0: usize, sums: bool) -> DyRows {
+    fn at_channel(self, c0: usize, sums: bool) -> DyRows {
         // SAFETY (of the pointer arithmetic): `c0` is below `n`, the row length.
         unsafe {
             DyRows {
@@ -636,7 +636,7 @@ unsafe fn filter_vec_lines(src: &[f32], vecs: &[usize], k: usize, pixels: Pixels
         let (tiles, rows) = tiling(n, CHANNEL_ROWS[nv - 1]);
         for t in 0..tiles {
             let o0 = (t * rows).min(n - rows);
-            let (vo, d, c, taps) = (vecs.as_ptr().add(v0), d.from_channel(o0, v0 == 0), dw.as_mut_ptr().add(16 * v0 * n + o0), k - 16 * v0);
+            let (vo, d, c, taps) = (vecs.as_ptr().add(v0), d.at_channel(o0, v0 == 0), dw.as_mut_ptr().add(16 * v0 * n + o0), k - 16 * v0);
             let s = src.as_ptr();
             match nv {
                 1 => by_rows!(filter_vec_tile, 1, rows, (s, vo, pixels, d, mask, c, taps), [1 2 3 4 5 6 7 8 9 10 11 12]),
@@ -706,7 +706,7 @@ unsafe fn filter_lines(src: &[f32], offs: &[usize], pixels: Pixels, d: DyRows, d
         let (tiles, rows) = tiling(k, TAP_ROWS[nv - 1]);
         for t in 0..tiles {
             let i0 = (t * rows).min(k - rows);
-            let (o, d, c, s) = (offs.as_ptr().add(i0), d.from_channel(c0, t == 0), dw.as_mut_ptr().add(i0 * n + c0), src.as_ptr());
+            let (o, d, c, s) = (offs.as_ptr().add(i0), d.at_channel(c0, t == 0), dw.as_mut_ptr().add(i0 * n + c0), src.as_ptr());
             match nv {
                 1 => by_rows!(filter_tile, 1, rows, (s, o, pixels, d, mask, c), [1 2 3 4 5 6 7 8 9 10 11 12]),
                 2 => by_rows!(filter_tile, 2, rows, (s, o, pixels, d, mask, c), [1 2 3 4 5 6 7 8]),

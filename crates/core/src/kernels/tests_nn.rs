@@ -191,7 +191,7 @@ fn conv2d_matches_direct_loops() {
 /// vectors) or not, a last partial vector of taps or of output channels, more than 64 output
 /// channels, lines shorter and longer than a tile, strides, dilations, padding on every side
 /// and cropping.
-const DIRECT_CASES: [([usize; 4], [usize; 4], Geo); 9] = [
+const DIRECT_CASES: [([usize; 4], [usize; 4], Geo); 12] = [
     ([2, 7, 9, 16], [3, 3, 16, 32], Geo { s: (1, 1), d: (1, 1), pad: [1, 1, 1, 1] }),
     ([2, 9, 8, 32], [3, 2, 32, 20], Geo { s: (2, 1), d: (1, 1), pad: [0, 1, 1, 0] }),
     ([2, 6, 7, 8], [1, 3, 8, 5], Geo { s: (1, 1), d: (1, 1), pad: [0, 0, 2, 1] }),
@@ -200,6 +200,9 @@ const DIRECT_CASES: [([usize; 4], [usize; 4], Geo); 9] = [
     ([3, 12, 13, 1], [3, 3, 1, 16], Geo { s: (1, 1), d: (1, 1), pad: [0, 0, 0, 0] }),
     ([2, 8, 30, 3], [2, 3, 3, 33], Geo { s: (2, 3), d: (1, 1), pad: [1, 1, 0, 2] }),
     ([2, 5, 5, 48], [1, 1, 48, 16], Geo { s: (1, 1), d: (1, 1), pad: [0, 0, 0, 0] }),
+    ([2, 4, 5, 16], [1, 1, 16, 24], Geo { s: (1, 1), d: (1, 1), pad: [0, 1, 1, 0] }),
+    ([2, 6, 14, 16], [3, 3, 16, 40], Geo { s: (1, 1), d: (1, 1), pad: [1, 1, 1, 1] }),
+    ([2, 6, 7, 32], [2, 2, 32, 64], Geo { s: (1, 1), d: (1, 1), pad: [0, 0, 0, 0] }),
     // Large enough to split over threads.
     ([16, 13, 13, 16], [3, 3, 16, 32], Geo { s: (1, 1), d: (1, 1), pad: [0, 0, 0, 0] }),
 ];
@@ -393,7 +396,7 @@ fn fused_one_pass_cases() {
             assert_close(&got[0].as_ref().unwrap().to_f32_vec(), &want_w.to_f32_vec(), 1e-4);
             if with_bias {
                 let axes = if nchw { vec![0, 2, 3] } else { vec![0, 1, 2] };
-                let want_b = run("Sum", &[dyr.clone()], &attrs(json!({"axis": axes, "keepDims": false})));
+                let want_b = run("Sum", from_ref(&dyr), &attrs(json!({"axis": axes, "keepDims": false})));
                 assert_close(&got[1].as_ref().unwrap().to_f32_vec(), &want_b.to_f32_vec(), 1e-4);
             } else {
                 assert!(got[1].is_none());
