@@ -378,15 +378,13 @@ pub fn filter_grads(x: &[f32], dy: &[f32], relu: Option<&[f32]>, bias: bool, g: 
         };
         out
     };
-    let mut out = if parts == 1 {
-        partial(0)
-    } else {
-        let add = |mut a: Vec<f32>, b: Vec<f32>| {
-            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-            a
-        };
-        (0..parts).into_par_iter().map(partial).reduce_with(add).unwrap_or_else(|| vec![0.0; k * n + n])
-    };
+    // The partial sums are added in part order, so that a result does not depend on which
+    // thread finished first.
+    let mut partials = (0..parts).into_par_iter().map(partial).collect::<Vec<_>>().into_iter();
+    let mut out = partials.next().unwrap_or_else(|| vec![0.0; k * n + n]);
+    for p in partials {
+        out.iter_mut().zip(&p).for_each(|(a, b)| *a += b);
+    }
     let db = out.split_off(k * n);
     (out, db)
 }

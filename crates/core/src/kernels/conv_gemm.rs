@@ -272,7 +272,8 @@ pub(crate) fn backprop_filter_im2col(x: &[f32], dy: &[f32], g: &ConvInfo) -> Vec
     };
     let chunks = lines.div_ceil(lpc);
     if parallel(g) {
-        (0..chunks).into_par_iter().map(partial).reduce(|| vec![0.0; k * co], add)
+        // Added in chunk order, so that a result does not depend on which thread finished first.
+        (0..chunks).into_par_iter().map(partial).collect::<Vec<_>>().into_iter().fold(vec![0.0; k * co], add)
     } else {
         (0..chunks).map(partial).fold(vec![0.0; k * co], add)
     }
