@@ -954,7 +954,8 @@ impl Rnn {
             .with("chronological", chronological)
             .with("resetAfter", cell.reset_after)
             .with("hasBias", w.len() > 2)
-            .with("hasMask", mask.is_some());
+            .with("hasMask", mask.is_some())
+            .with("saveWorkspace", crate::engine::is_recording());
         let mut out = run_kernel(kernel, &inputs, &attrs)?;
         out.pop(); // the workspace the gradient reads
         let output = out.remove(0);

@@ -31,7 +31,8 @@
 //! `c0 [batch, units]`, then `bias` when attribute `hasBias`, then `mask` when `hasMask`.
 //! Attributes: `activation`, `recurrentActivation` (tfjs names), `goBackwards`,
 //! `returnSequences`, `chronological` (per-step outputs in input time order rather than
-//! processing order), `resetAfter` (GRU), `hasBias`, `hasMask`.
+//! processing order), `resetAfter` (GRU), `hasBias`, `hasMask`, `saveWorkspace` (default true;
+//! false keeps only two steps in the workspace, for calls no gradient will follow).
 //! Outputs: the output (`[batch, time, units]` per step with `returnSequences`, else the last
 //! `[batch, units]`), the final `h` (and, LSTM, `c`), and a workspace `[batch, time, ·]` the
 //! gradient reads (pre-activations, per-step previous states, some activations; it takes no
@@ -321,6 +322,8 @@ struct Spec<'a> {
     seq: bool,
     chrono: bool,
     reset_after: bool,
+    /// Whether the workspace keeps every step (for the gradient) or only the two in use.
+    save: bool,
     x: Cow<'a, [f32]>,
     kernel: Cow<'a, [f32]>,
     rk: Cow<'a, [f32]>,
@@ -405,6 +408,7 @@ impl<'a> Spec<'a> {
             seq: attrs.bool_or(op, "returnSequences", false)?,
             chrono: attrs.bool_or(op, "chronological", false)?,
             reset_after,
+            save: attrs.bool_or(op, "saveWorkspace", true)?,
             x: x.as_f32(),
             kernel: k.as_f32(),
             rk,
@@ -426,6 +430,18 @@ impl<'a> Spec<'a> {
     /// The input time step processed `k`-th.
     fn time_at(&self, k: usize) -> usize {
         if self.backwards { self.t - 1 - k } else { k }
+    }
+    /// Time steps the forward pass's workspace holds.
+    fn ws_steps(&self) -> usize {
+        if self.save { self.t } else { self.t.min(2) }
+    }
+    /// The workspace step of the `k`-th processed step.
+    fn ws_at(&self, k: usize) -> usize {
+        if self.save { self.time_at(k) } else { k % 2 }
+    }
+    /// Offset of row `r` (of a block) at workspace step `wt` in the block's workspace.
+    fn ws_off(&self, r: usize, wt: usize) -> usize {
+        (r * self.ws_steps() + wt) * self.w()
     }
     /// Where the output of the `k`-th processed step (input time `t`) goes in the sequence.
     fn slot(&self, k: usize, t: usize) -> usize {
