@@ -8,12 +8,12 @@
 //! again (nested scopes — gradients of gradients — take the op-by-op path).
 //!
 //! Otherwise, and for the cells used alone, everything is computed with ops, so the tape
-//! records the whole unrolled pass and gradients flow through time. A sequence pass projects the inputs of all time steps with ONE matrix
-//! product (`x · kernel + bias` over the `[time·batch, inputDim]` rows, batched over the gates)
-//! before the time loop and slices it per step; each step then does one product of the previous
-//! output with the recurrent kernel, also batched over the gates. Gate pre-activations are kept
-//! gate-major, `[gates, batch, units]`, so that picking the gates apart is a split along the
-//! leading axis.
+//! records the whole unrolled pass and gradients flow through time. A sequence pass projects
+//! the inputs of all time steps with ONE matrix product (`x · kernel + bias` over the
+//! `[time·batch, inputDim]` rows, batched over the gates) before the time loop and slices it per
+//! step; each step then does one product of the previous output with the recurrent kernel, also
+//! batched over the gates. Gate pre-activations are kept gate-major, `[gates, batch, units]`,
+//! so that picking the gates apart is a split along the leading axis.
 //!
 //! Weights follow tfjs: `kernel [inputDim, units·gates]`, `recurrent_kernel [units, units·gates]`
 //! and `bias [units·gates]`, gates in the order LSTM `i, f, c, o` and GRU `z, r, h`. A GRU with
@@ -910,12 +910,11 @@ impl Rnn {
         };
         Ok((output, states))
     }
-}
 
-impl Rnn {
     /// The whole sequence in one fused kernel (`kernels::rnn`), when it computes what the
-    /// step-by-step path would: its activations are supported and no recurrent dropout is
-    /// active. `None` otherwise.
+    /// step-by-step path would — its activations are supported and no recurrent dropout is
+    /// active — and no enclosing gradient scope needs to differentiate its gradient. `None`
+    /// otherwise.
     fn run_fused(&self, x: &Tensor, states: &[Tensor], mask: Option<&Tensor>, ctx: &CallContext, chronological: bool) -> Result<Option<(Tensor, Vec<Tensor>)>> {
         let cell = &self.cell;
         let fused = match cell.kind {
@@ -954,7 +953,8 @@ impl Rnn {
             .with("chronological", chronological)
             .with("resetAfter", cell.reset_after)
             .with("hasBias", w.len() > 2)
-            .with("hasMask", mask.is_some());
+            .with("hasMask", mask.is_some())
+            .with("saveWorkspace", crate::engine::is_recording());
         let mut out = run_kernel(kernel, &inputs, &attrs)?;
         out.pop(); // the workspace the gradient reads
         let output = out.remove(0);

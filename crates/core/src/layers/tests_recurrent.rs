@@ -940,6 +940,11 @@ fn fused_kernels_match_the_stepwise_path() {
             for (got, want) in y.iter().zip(&want_y) {
                 assert_close(got, want, 1e-5);
             }
+            // Outside a gradient scope the kernel keeps only two steps of its workspace.
+            let inferred = rnn::with_block_rows(rows, || l.call_masked(&xs, &[mask.cloned()], &INFER).unwrap());
+            for (got, want) in inferred.iter().zip(&want_y) {
+                assert_close(&got.to_f32_vec(), want, 1e-5);
+            }
             assert_eq!(g.len(), want_g.len());
             for (got, want) in g.iter().zip(&want_g) {
                 assert_close(got, want, 1e-4);
@@ -976,6 +981,25 @@ fn fused_kernels_match_the_stepwise_path_with_wider_layers() {
             for (a, w) in got.1.iter().zip(&want.1) {
                 assert_close(a, w, 1e-4);
             }
+        }
+    }
+}
+
+#[test]
+fn fused_tanh_is_within_a_few_ulps() {
+    let mut xs: Vec<f32> = (-2000..=2000).map(|i| i as f32 * 0.005).collect();
+    // Around the switch between the two forms at 0.4, and the ends of the range.
+    let at = |x: f32, ulps: i32| f32::from_bits((x.to_bits() as i32 + ulps) as u32);
+    xs.extend([0.0, -0.0, 1e-30, -1e-8, at(0.4, -1), 0.4, at(0.4, 1), -at(0.4, 1), 9.0, 20.0, -44.0, 90.0, 1e30, f32::INFINITY, f32::NEG_INFINITY, f32::NAN]);
+    for (what, ys) in [("scalar", xs.iter().map(|&x| rnn::tanh_fast(x)).collect::<Vec<_>>()), ("vector", rnn::tanh_of(&xs))] {
+        for (&x, &y) in xs.iter().zip(&ys) {
+            let want = (x as f64).tanh();
+            if x.is_nan() {
+                assert!(y.is_nan(), "{what} tanh(NaN) = {y}");
+                continue;
+            }
+            assert!(((y as f64) - want).abs() <= 4.0 * f32::EPSILON as f64 * want.abs().max(1e-38), "{what} tanh({x}) = {y}, want {want}");
+            assert_eq!(y.is_sign_negative(), x.is_sign_negative(), "{what} tanh({x}) = {y}: sign");
         }
     }
 }

@@ -161,12 +161,17 @@ pub(super) fn backward(cell: Cell, inputs: &[Tensor], attrs: &Attrs) -> Result<V
     Ok(grads)
 }
 
-/// The transpose of a row-major `[rows, cols]` matrix.
+/// The transpose of a row-major `[rows, cols]` matrix, by 16×16 tiles.
 fn transpose(v: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    const TILE: usize = 16;
     let mut out = vec![0.0f32; rows * cols];
-    for (i, row) in v.chunks(cols.max(1)).enumerate().take(rows) {
-        for (j, &x) in row.iter().enumerate() {
-            out[j * rows + i] = x;
+    for i0 in (0..rows).step_by(TILE) {
+        for j0 in (0..cols).step_by(TILE) {
+            for i in i0..(i0 + TILE).min(rows) {
+                for j in j0..(j0 + TILE).min(cols) {
+                    out[j * rows + i] = v[i * cols + j];
+                }
+            }
         }
     }
     out

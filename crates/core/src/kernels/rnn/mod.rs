@@ -31,7 +31,8 @@
 //! `c0 [batch, units]`, then `bias` when attribute `hasBias`, then `mask` when `hasMask`.
 //! Attributes: `activation`, `recurrentActivation` (tfjs names), `goBackwards`,
 //! `returnSequences`, `chronological` (per-step outputs in input time order rather than
-//! processing order), `resetAfter` (GRU), `hasBias`, `hasMask`.
+//! processing order), `resetAfter` (GRU), `hasBias`, `hasMask`, `saveWorkspace` (default true;
+//! false keeps only two steps in the workspace, for calls no gradient will follow).
 //! Outputs: the output (`[batch, time, units]` per step with `returnSequences`, else the last
 //! `[batch, units]`), the final `h` (and, LSTM, `c`), and a workspace `[batch, time, ·]` the
 //! gradient reads (pre-activations, per-step previous states, some activations; it takes no
@@ -135,7 +136,14 @@ impl Act {
             Act::Relu => dst.iter_mut().zip(src).for_each(|(d, &x)| *d = if x > 0.0 { x } else { 0.0 }),
             Act::Sigmoid => dst.iter_mut().zip(src).for_each(|(d, &x)| *d = sigmoid(x)),
             Act::HardSigmoid => dst.iter_mut().zip(src).for_each(|(d, &x)| *d = (x * 0.2 + 0.5).clamp(0.0, 1.0)),
-            Act::Tanh => dst.iter_mut().zip(src).for_each(|(d, &x)| *d = tanh_fast(x)),
+            Act::Tanh => {
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has the feature; dst is as long as src.
+                    return unsafe { tanh_avx512::tanh(src, dst) };
+                }
+                dst.iter_mut().zip(src).for_each(|(d, &x)| *d = tanh_fast(x))
+            }
         }
     }
 
@@ -158,6 +166,14 @@ impl Act {
     }
 }
 
+/// tanh as the kernels compute it (the vector path where the CPU has one).
+#[cfg(test)]
+pub(crate) fn tanh_of(xs: &[f32]) -> Vec<f32> {
+    let mut out = vec![0.0f32; xs.len()];
+    Act::Tanh.apply(xs, &mut out);
+    out
+}
+
 #[inline(always)]
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp_fast(-x))
@@ -175,8 +191,69 @@ pub fn tanh_fast(x: f32) -> f32 {
             * (-0.333_333_34
                 + x2 * (0.133_333_34 + x2 * (-0.053_968_254 + x2 * (0.021_869_488 + x2 * (-0.008_863_236 + x2 * 0.003_592_128)))));
     let e = exp_fast(-2.0 * a);
-    let q = ((1.0 - e) / (1.0 + e)).copysign(x);
-    if a < 0.4 { p } else { q }
+    let q = (1.0 - e) / (1.0 + e);
+    // tanh is odd: the sign of x (-0 included).
+    (if a < 0.4 { p } else { q }).copysign(x)
+}
+
+/// `tanh_fast` with AVX-512 intrinsics, its division replaced by a reciprocal estimate refined
+/// once (within an ulp of the division): the division's latency otherwise bounds the forward
+/// pass's gate arithmetic.
+#[cfg(target_arch = "x86_64")]
+mod tanh_avx512 {
+    use std::arch::x86_64::*;
+
+    /// `dst[i] = tanh(src[i])`; `dst` at least as long as `src`.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn tanh(src: &[f32], dst: &mut [f32]) {
+        let n = src.len();
+        assert!(dst.len() >= n, "tanh: destination shorter than the source");
+        let mut i = 0;
+        while i < n {
+            let m: __mmask16 = if n - i >= 16 { 0xFFFF } else { (1u16 << (n - i)) - 1 };
+            let x = _mm512_maskz_loadu_ps(m, src.as_ptr().add(i));
+            _mm512_mask_storeu_ps(dst.as_mut_ptr().add(i), m, tanh16(x));
+            i += 16;
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn tanh16(x: __m512) -> __m512 {
+        let f = _mm512_set1_ps;
+        let sign = _mm512_set1_epi32(i32::MIN);
+        let xi = _mm512_castps_si512(x);
+        let a = _mm512_castsi512_ps(_mm512_andnot_si512(sign, xi));
+        // Small |x|: the odd polynomial of tanh_fast.
+        let x2 = _mm512_mul_ps(x, x);
+        let mut p = _mm512_fmadd_ps(x2, f(0.003_592_128), f(-0.008_863_236));
+        for c in [0.021_869_488, -0.053_968_254, 0.133_333_34, -0.333_333_34] {
+            p = _mm512_fmadd_ps(x2, p, f(c));
+        }
+        let p = _mm512_fmadd_ps(_mm512_mul_ps(x, x2), p, x);
+        // e = exp(-2|x|) as exp_fast computes it (max(LO, v) keeps a NaN v).
+        let v = _mm512_mul_ps(a, f(-2.0));
+        let xc = _mm512_max_ps(f(-87.336_54), v);
+        let shifted = _mm512_fmadd_ps(xc, f(std::f32::consts::LOG2_E), f(12_582_912.0));
+        let k = _mm512_sub_ps(shifted, f(12_582_912.0));
+        let r = _mm512_fnmadd_ps(k, f(0.693_145_75), xc);
+        let r = _mm512_fnmadd_ps(k, f(1.428_606_8e-6), r);
+        let mut q = f(0.001_388_89);
+        for c in [0.008_333_452, 0.041_666_41, 0.166_666_67, 0.5, 1.0, 1.0] {
+            q = _mm512_fmadd_ps(r, q, f(c));
+        }
+        let bits = _mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_set1_epi32(12_582_912.0f32.to_bits() as i32));
+        let scale = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(bits, _mm512_set1_epi32(127))));
+        let e = _mm512_mul_ps(q, scale);
+        let e = _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(v, f(-87.336_54)), e, f(0.0));
+        // (1 − e)/(1 + e)
+        let d = _mm512_add_ps(f(1.0), e);
+        let rc = _mm512_rcp14_ps(d);
+        let rc = _mm512_mul_ps(rc, _mm512_fnmadd_ps(d, rc, f(2.0)));
+        let t = _mm512_mul_ps(_mm512_sub_ps(f(1.0), e), rc);
+        let y = _mm512_castps_si512(_mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, f(0.4)), t, p));
+        // The sign of x (-0 included).
+        _mm512_castsi512_ps(_mm512_or_si512(_mm512_andnot_si512(sign, y), _mm512_and_si512(xi, sign)))
+    }
 }
 
 /// Runs `$body` compiled for the widest vector unit the CPU has (the crate targets baseline
@@ -245,6 +322,8 @@ struct Spec<'a> {
     seq: bool,
     chrono: bool,
     reset_after: bool,
+    /// Whether the workspace keeps every step (for the gradient) or only the two in use.
+    save: bool,
     x: Cow<'a, [f32]>,
     kernel: Cow<'a, [f32]>,
     rk: Cow<'a, [f32]>,
@@ -329,6 +408,7 @@ impl<'a> Spec<'a> {
             seq: attrs.bool_or(op, "returnSequences", false)?,
             chrono: attrs.bool_or(op, "chronological", false)?,
             reset_after,
+            save: attrs.bool_or(op, "saveWorkspace", true)?,
             x: x.as_f32(),
             kernel: k.as_f32(),
             rk,
@@ -350,6 +430,18 @@ impl<'a> Spec<'a> {
     /// The input time step processed `k`-th.
     fn time_at(&self, k: usize) -> usize {
         if self.backwards { self.t - 1 - k } else { k }
+    }
+    /// Time steps the forward pass's workspace holds.
+    fn ws_steps(&self) -> usize {
+        if self.save { self.t } else { self.t.min(2) }
+    }
+    /// The workspace step of the `k`-th processed step.
+    fn ws_at(&self, k: usize) -> usize {
+        if self.save { self.time_at(k) } else { k % 2 }
+    }
+    /// Offset of row `r` (of a block) at workspace step `wt` in the block's workspace.
+    fn ws_off(&self, r: usize, wt: usize) -> usize {
+        (r * self.ws_steps() + wt) * self.w()
     }
     /// Where the output of the `k`-th processed step (input time `t`) goes in the sequence.
     fn slot(&self, k: usize, t: usize) -> usize {
