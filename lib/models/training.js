@@ -46,7 +46,8 @@ function metricSpec(m) {
   throw new Error(`compile: a metric must be a name or a function (yTrue, yPred) => Tensor, got ${m === null ? 'null' : typeof m}`);
 }
 
-function compile(model, args = {}) {
+/** `optimizer`, when given, is the one a deferred compile already resolved. */
+function compile(model, args = {}, optimizer = null) {
   if (args == null || typeof args !== 'object') throw new Error('compile: expected {optimizer, loss, metrics?}');
   if (args.loss == null) throw new Error('compile: a loss is required');
   if (!model._nodes && model._isSubclassed()) {
@@ -77,14 +78,13 @@ function compile(model, args = {}) {
   if (args.lossWeights != null) {
     lossWeights = Array.isArray(args.lossWeights) ? args.lossWeights : outputNames.map((n) => (args.lossWeights[n] == null ? 1 : args.lossWeights[n]));
   }
-  const optimizer = model.optimizer && args === model._compileArgs ? model.optimizer : resolveOptimizer(args.optimizer == null ? 'rmsprop' : args.optimizer);
+  const opt = optimizer || resolveOptimizer(args.optimizer == null ? 'rmsprop' : args.optimizer);
   const compiled = native.modelCompile(model._graph(), outputNames, losses, lossWeights, metrics);
-  model.optimizer = optimizer;
+  model.optimizer = opt;
   model.loss = args.loss;
   model.metrics = args.metrics;
   model._compiled = compiled;
   model.metricsNames = native.compiledMetricNames(compiled);
-  model._compileArgs = args;
 }
 
 /**
@@ -97,11 +97,7 @@ function prepare(model, x, op) {
     const ts = list.map((t, i) => convertToTensor(t, `x[${i}]`, op));
     model._ensureSubclassedGraph(ts.map((t) => t.shape), ts.map((t) => t.dtype), op);
   }
-  if (model._pendingCompile) {
-    const args = model._pendingCompile;
-    model._compileArgs = args;
-    compile(model, args);
-  }
+  if (model._pendingCompile) compile(model, model._pendingCompile, model.optimizer);
   return toTensors(x, 'x', model.inputs.length, op);
 }
 
